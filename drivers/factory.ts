@@ -1,0 +1,43 @@
+/**
+ * @module
+ * Opens the configured drivers. Option shapes mirror the `storage:` and `berth.metadata:`
+ * sections of the configuration, so `src/config.ts` output can be passed straight in.
+ */
+import type { BlobDriver } from "./blob/types.ts";
+import { FilesystemBlobDriver } from "./blob/filesystem.ts";
+import { MemoryBlobDriver } from "./blob/memory.ts";
+import type { MetadataStore } from "./metadata/types.ts";
+import { KvMetadataStore } from "./metadata/kv.ts";
+import { MemoryMetadataStore } from "./metadata/memory.ts";
+
+/** Blob storage settings (the `storage:` section). */
+export interface BlobDriverOptions {
+  driver: "filesystem" | "inmemory" | "s3";
+  filesystem: { rootdirectory: string };
+  s3?: object;
+}
+
+/** Metadata settings (`berth.metadata`). */
+export interface MetadataStoreOptions {
+  driver: "kv" | "memory";
+  path?: string;
+  url?: string;
+}
+
+/** Opens the blob driver `options` selects. */
+export async function openBlobDriver(options: BlobDriverOptions): Promise<BlobDriver> {
+  switch (options.driver) {
+    case "inmemory":
+      return new MemoryBlobDriver();
+    case "filesystem":
+      return await FilesystemBlobDriver.open(options.filesystem.rootdirectory);
+    case "s3":
+      throw new Error("The s3 storage driver is not available in this build");
+  }
+}
+
+/** Opens the metadata store `options` selects. */
+export async function openMetadataStore(options: MetadataStoreOptions): Promise<MetadataStore> {
+  if (options.driver === "memory") return new MemoryMetadataStore();
+  return await KvMetadataStore.open(options.url ?? options.path);
+}

@@ -1,0 +1,49 @@
+/**
+ * @module
+ * Berth's entrypoint: read the configuration, open the drivers, serve, and shut down
+ * gracefully on SIGINT/SIGTERM. No registry logic lives here.
+ *
+ * Usage: `deno task start [serve] [config.yml]` (or `REGISTRY_CONFIGURATION_PATH`).
+ */
+import { ConfigError, loadConfig } from "./src/config.ts";
+import { createRuntime } from "./src/runtime.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = await loadConfig({ args: Deno.args });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      Deno.exit(2);
+    }
+    throw err;
+  }
+  const runtime = await createRuntime(config);
+  const { logger } = runtime.deps;
+  if (config.ignored.length) {
+    logger.warn("configuration keys Berth ignores", { keys: config.ignored });
+  }
+  const server = Deno.serve({
+    hostname: config.http.hostname,
+    port: config.http.port,
+    onListen: ({ hostname, port }) => {
+      logger.info("listening", {
+        addr: `${hostname}:${port}`,
+        storage: runtime.deps.registry.driver.name,
+        metadata: runtime.deps.registry.store.name,
+      });
+    },
+  }, (request, info) => runtime.app.fetch(request, info));
+
+  const stop = async () => {
+    logger.info("shutting down");
+    await server.shutdown();
+    await runtime.close();
+    Deno.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
+  await server.finished;
+}
+
+if (import.meta.main) await main();

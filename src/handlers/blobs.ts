@@ -1,0 +1,50 @@
+/**
+ * @module
+ * `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>`.
+ */
+import type { Ctx } from "../context.ts";
+import { RegistryError } from "../errors.ts";
+import { empty } from "../http.ts";
+import { parseDigest } from "../oci/digest.ts";
+import { resolveRange } from "../oci/range.ts";
+
+/** Streams a blob (or one range of it); HEAD gets the same headers without a body. */
+export async function get(ctx: Ctx): Promise<Response> {
+  const digest = parseDigest(ctx.params.digest);
+  const { blobs } = ctx.deps.registry;
+  const info = await blobs.require(ctx.repo, digest);
+  const headers: Record<string, string> = {
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": digest.value,
+    "ETag": `"${digest.value}"`,
+    "Accept-Ranges": "bytes",
+    "Cache-Control": "max-age=31536000",
+  };
+  const range = resolveRange(ctx.request.headers.get("range"), info.size);
+  if (range.kind === "unsatisfiable") {
+    throw new RegistryError("RANGE_INVALID", `Range is outside a blob of ${info.size} bytes`, {
+      headers: { "Content-Range": `bytes */${info.size}` },
+    });
+  }
+  const head = ctx.request.method === "HEAD";
+  if (range.kind === "partial") {
+    const { start, end } = range.range;
+    headers["Content-Range"] = `bytes ${start}-${end}/${info.size}`;
+    headers["Content-Length"] = String(end - start + 1);
+    const body = head ? null : await blobs.open(info, { start, end });
+    return new Response(body, { status: 206, headers });
+  }
+  headers["Content-Length"] = String(info.size);
+  const body = head || info.size === 0 ? null : await blobs.open(info);
+  return new Response(body, { status: 200, headers });
+}
+
+/** Removes the repository's link to a blob (bytes go at garbage collection). */
+export async function remove(ctx: Ctx): Promise<Response> {
+  if (!ctx.deps.options.deleteEnabled) {
+    throw new RegistryError("UNSUPPORTED", "Deletion is disabled on this registry");
+  }
+  const digest = parseDigest(ctx.params.digest);
+  await ctx.deps.registry.blobs.unlink(ctx.repo, digest);
+  return empty(202, { "Docker-Content-Digest": digest.value });
+}

@@ -1,0 +1,97 @@
+/**
+ * @module
+ * Builds a running registry from a configuration: opens the drivers, assembles the
+ * registry layer and the application. `main.ts` serves it; tests build their own.
+ */
+import { openBlobDriver, openMetadataStore } from "../drivers/factory.ts";
+import type { BlobDriver } from "../drivers/blob/types.ts";
+import type { MetadataStore } from "../drivers/metadata/types.ts";
+import { type App, createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import type { AppDeps } from "./context.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createRegistry } from "./registry/registry.ts";
+import { UploadTokens } from "./upload_token.ts";
+
+/** A registry ready to serve. */
+export interface Runtime {
+  app: App;
+  deps: AppDeps;
+  config: Config;
+  /** Closes the drivers. */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode createRuntime}. */
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Drivers to use instead of the configured ones (tests share them between instances). */
+  driver?: BlobDriver;
+  store?: MetadataStore;
+}
+
+/** Opens everything `config` describes; closes what it opened if a later step fails. */
+export async function createRuntime(
+  config: Config,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
+  const instanceId = config.berth.instanceid ?? crypto.randomUUID().slice(0, 8);
+  const logger = options.logger ??
+    createLogger({ level: config.log.level, format: config.log.formatter, instanceId });
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const driver = options.driver ?? await openBlobDriver(config.storage);
+    if (!options.driver && driver.close) opened.push({ close: () => driver.close!() });
+    const store = options.store ?? await openMetadataStore(config.berth.metadata);
+    if (!options.store) opened.push(store);
+    const secret = config.http.secret ?? await sharedSecret(store);
+    const registry = createRegistry({
+      driver,
+      store,
+      instanceId,
+      portableHashing: config.berth.uploads.hashing === "portable",
+      sessionTtlMs: config.berth.uploads.sessionttl,
+    });
+    const deps: AppDeps = {
+      registry,
+      tokens: new UploadTokens(secret),
+      logger,
+      instanceId,
+      options: {
+        deleteEnabled: config.storage.delete.enabled,
+        maxManifestBytes: config.berth.manifests.maxbytes,
+        baseUrl: config.http.host?.replace(/\/+$/, ""),
+        headers: config.http.headers,
+      },
+    };
+    return {
+      app: createApp(deps),
+      deps,
+      config,
+      close: async () => {
+        for (const r of opened.reverse()) await r.close().catch(() => {});
+      },
+    };
+  } catch (err) {
+    for (const r of opened.reverse()) await r.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The upload-token secret when `http.secret` is not set: generated once and kept in the
+ * metadata store, so restarts and every instance sharing the store agree on it.
+ */
+async function sharedSecret(store: MetadataStore): Promise<string> {
+  const key = ["config", "upload-secret"];
+  for (let i = 0; i < 5; i++) {
+    const found = await store.get<string>(key);
+    if (found) return found.value;
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    if (await store.commit([{ key, version: null }], [{ type: "set", key, value: secret }])) {
+      return secret;
+    }
+  }
+  throw new Error("Could not agree on an upload secret with the metadata store");
+}

@@ -1,0 +1,74 @@
+/**
+ * @module
+ * Starts a real Berth server on 127.0.0.1, port 0, for end-to-end tests: in-memory
+ * drivers (fast) or a filesystem blob store plus a Deno KV file in a temp directory.
+ */
+import { buildConfig, type Config } from "../../src/config.ts";
+import { silentLogger } from "../../src/log.ts";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
+
+/** A running test registry. */
+export interface TestRegistry {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `127.0.0.1:<port>`, as clients name the registry. */
+  host: string;
+  runtime: Runtime;
+  config: Config;
+  /** Temp directory of a `disk` registry. */
+  dir?: string;
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startRegistry}. */
+export interface StartOptions extends RuntimeOptions {
+  /** `memory` (default) or `disk` (filesystem + KV file under `dir` or a temp dir). */
+  storage?: "memory" | "disk";
+  /** Data directory for `disk` (reused to test restarts). */
+  dir?: string;
+  /** Extra configuration, merged over the test defaults. */
+  doc?: Record<string, unknown>;
+}
+
+/** Starts a registry and returns once it listens. */
+export async function startRegistry(options: StartOptions = {}): Promise<TestRegistry> {
+  const storage = options.storage ?? "memory";
+  const dir = storage === "disk"
+    ? options.dir ?? await Deno.makeTempDir({ prefix: "berth-test-" })
+    : undefined;
+  const base: Record<string, unknown> = storage === "disk"
+    ? { storage: { filesystem: { rootdirectory: `${dir}/blobs` } }, berth: { datadir: dir } }
+    : { storage: { inmemory: {} }, berth: { metadata: { driver: "memory" } } };
+  const config = buildConfig(merge(base, options.doc ?? {}), {});
+  const runtime = await createRuntime(config, { logger: silentLogger, ...options });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request, info) => runtime.app.fetch(request, info),
+  );
+  const host = `127.0.0.1:${server.addr.port}`;
+  return {
+    url: `http://${host}`,
+    host,
+    runtime,
+    config,
+    dir,
+    close: async () => {
+      await server.shutdown();
+      await runtime.close();
+      if (dir && !options.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = isPlain(prev) && isPlain(v) ? merge(prev, v) : v;
+  }
+  return out;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
