@@ -24,8 +24,8 @@ export async function get(ctx: Ctx): Promise<Response> {
     "Docker-Content-Digest": manifest.digest.value,
     "ETag": `"${manifest.digest.value}"`,
   };
-  const body = ctx.request.method === "HEAD" ? null : await manifests.open(manifest);
-  return new Response(body, { status: 200, headers });
+  const body = ctx.request.method === "HEAD" ? null : await manifests.bytes(manifest);
+  return new Response(body as Uint8Array<ArrayBuffer> | null, { status: 200, headers });
 }
 
 /** Stores a manifest under a tag or digest (plus `?tag=` tags). */

@@ -14,6 +14,7 @@ import { assertTag } from "../oci/names.ts";
 import { retryCommit } from "./atomic.ts";
 import type { BlobRecord, Blobs } from "./blobs.ts";
 import { digestBytes } from "./digest_bytes.ts";
+import { ByteCache } from "./byte_cache.ts";
 import { blobKey, meta } from "./keys.ts";
 
 /** A repository's link to a manifest. */
@@ -55,6 +56,8 @@ export const MAX_TAGS_PER_PUT = 50;
 
 /** Manifests, tags and referrers. */
 export class Manifests {
+  readonly #cache = new ByteCache();
+
   constructor(
     private readonly driver: BlobDriver,
     private readonly store: MetadataStore,
@@ -76,9 +79,13 @@ export class Manifests {
     return { ...link.value, digest };
   }
 
-  /** Streams the bytes of a resolved manifest. */
-  open(manifest: ResolvedManifest): Promise<ReadableStream<Uint8Array>> {
-    return this.blobs.open(manifest);
+  /** The bytes of a resolved manifest (kept in a small cache: they never change). */
+  async bytes(manifest: ResolvedManifest): Promise<Uint8Array> {
+    const cached = this.#cache.get(manifest.digest.value);
+    if (cached) return cached;
+    const bytes = await new Response(await this.blobs.open(manifest)).bytes();
+    this.#cache.set(manifest.digest.value, bytes);
+    return bytes;
   }
 
   /**
@@ -110,6 +117,7 @@ export class Manifests {
     const parsed = parseManifest(bytes, contentType);
     await this.#verifyReferences(repo, parsed);
 
+    this.#cache.set(digest.value, bytes);
     const stored = await this.store.get<BlobRecord>(meta.blob(digest.value));
     if (!stored) {
       await this.driver.write(blobKey(digest), new Blob([bytes as BlobPart]).stream());
