@@ -76,11 +76,12 @@ export class MemoryMetadataStore implements MetadataStore {
     }
   }
 
-  commit(checks: readonly Check[], mutations: readonly Mutation[]): Promise<string | null> {
+  // deno-lint-ignore require-await
+  async commit(checks: readonly Check[], mutations: readonly Mutation[]): Promise<string | null> {
     checkCommitLimits(checks, mutations);
     for (const c of checks) {
       const e = this.#live(encodeKey(c.key));
-      if ((e?.version ?? null) !== c.version) return Promise.resolve(null);
+      if ((e?.version ?? null) !== c.version) return null;
     }
     const version = String(++this.#counter).padStart(20, "0");
     for (const m of mutations) {
@@ -97,7 +98,7 @@ export class MemoryMetadataStore implements MetadataStore {
       }
     }
     this.#sorted = null;
-    return Promise.resolve(version);
+    return version;
   }
 
   health(): Promise<void> {
