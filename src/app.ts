@@ -23,6 +23,7 @@ export function createApp(deps: AppDeps): App {
   const routes = [...(deps.extraRoutes ?? []), ...ROUTES];
   const authorizer = deps.authorizer ?? openAccess;
   const extraHeaders = Object.entries(deps.options.headers ?? {});
+  const accessLog = deps.options.accessLog ?? true;
 
   async function dispatch(request: Request, url: URL, ctx: RequestNotes, client: string) {
     const found = match(routes, request.method, url.pathname);
@@ -81,16 +82,18 @@ export function createApp(deps: AppDeps): App {
         response.body.cancel().catch(() => {});
         response = new Response(null, { status: response.status, headers });
       }
-      deps.logger.info("request", {
-        method: request.method,
-        route: ctx.route ?? "none",
-        repo: ctx.repo || undefined,
-        status: response.status,
-        bytes: Number(headers.get("content-length") ?? 0),
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        request_id: requestId,
-        client: client || undefined,
-      });
+      if (accessLog) {
+        deps.logger.info("request", {
+          method: request.method,
+          route: ctx.route ?? "none",
+          repo: ctx.repo || undefined,
+          status: response.status,
+          bytes: Number(headers.get("content-length") ?? 0),
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          request_id: requestId,
+          client: client || undefined,
+        });
+      }
       return response;
     },
   };

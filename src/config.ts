@@ -28,7 +28,7 @@ export interface S3Config {
 
 /** The validated configuration. */
 export interface Config {
-  log: { level: LogLevel; formatter: "json" | "text" };
+  log: { level: LogLevel; formatter: "json" | "text"; accesslog: { disabled: boolean } };
   http: {
     addr: string;
     hostname: string;
@@ -54,7 +54,7 @@ export interface Config {
     datadir: string;
     metadata: { driver: "kv" | "memory"; path?: string; url?: string };
     manifests: { maxbytes: number };
-    uploads: { hashing: "auto" | "portable"; sessionttl: number };
+    uploads: { hashing: "auto" | "portable"; sessionttl: number; lease: number };
     instanceid?: string;
   };
   /** Keys of distribution's format that Berth accepts but does not implement (dotted). */
@@ -145,7 +145,8 @@ export function buildConfig(doc: unknown, env: Record<string, string | undefined
   }
   const v = new Reader(d);
   v.known("log", ["level", "formatter", "fields", "hooks", "accesslog"]);
-  for (const key of ["fields", "hooks", "accesslog"]) {
+  v.known("log.accesslog", ["disabled"]);
+  for (const key of ["fields", "hooks"]) {
     if (v.get(`log.${key}`) !== undefined) ignored.push(`log.${key}`);
   }
   const datadir = v.str("berth.datadir") ?? "./data";
@@ -153,6 +154,7 @@ export function buildConfig(doc: unknown, env: Record<string, string | undefined
     log: {
       level: v.oneOf("log.level", ["debug", "info", "warn", "error"]) ?? "info",
       formatter: mapFormatter(v.str("log.formatter")),
+      accesslog: { disabled: v.bool("log.accesslog.disabled") ?? false },
     },
     http: readHttp(v, ignored),
     storage: readStorage(v, env, datadir, ignored),
@@ -163,6 +165,7 @@ export function buildConfig(doc: unknown, env: Record<string, string | undefined
       uploads: {
         hashing: v.oneOf("berth.uploads.hashing", ["auto", "portable"]) ?? "auto",
         sessionttl: v.duration("berth.uploads.sessionttl") ?? 24 * 3600_000,
+        lease: v.duration("berth.uploads.lease") ?? 15_000,
       },
       instanceid: v.str("berth.instanceid"),
     },
@@ -353,7 +356,7 @@ function readMetadata(v: Reader, datadir: string): Config["berth"]["metadata"] {
   v.known("berth", ["datadir", "metadata", "manifests", "uploads", "instanceid"]);
   v.known("berth.metadata", ["driver", "path", "url"]);
   v.known("berth.manifests", ["maxbytes"]);
-  v.known("berth.uploads", ["hashing", "sessionttl"]);
+  v.known("berth.uploads", ["hashing", "sessionttl", "lease"]);
   if (driver === "memory") return { driver };
   return url ? { driver, url } : { driver, path: path ?? `${datadir}/metadata.kv` };
 }

@@ -16,6 +16,8 @@ export interface HttpOptions {
   maxManifestBytes: number;
   /** External base URL for absolute `Location`s (`http.host`); relative when absent. */
   baseUrl?: string;
+  /** One log line per request (`log.accesslog.disabled` turns it off). */
+  accessLog?: boolean;
   /** Extra headers on every response (`http.headers`). */
   headers?: Record<string, string[]>;
 }

@@ -51,6 +51,7 @@ export async function createRuntime(
       instanceId,
       portableHashing: config.berth.uploads.hashing === "portable",
       sessionTtlMs: config.berth.uploads.sessionttl,
+      leaseMs: config.berth.uploads.lease,
     });
     const deps: AppDeps = {
       registry,
@@ -59,6 +60,7 @@ export async function createRuntime(
       instanceId,
       options: {
         deleteEnabled: config.storage.delete.enabled,
+        accessLog: !config.log.accesslog.disabled,
         maxManifestBytes: config.berth.manifests.maxbytes,
         baseUrl: config.http.host?.replace(/\/+$/, ""),
         headers: config.http.headers,

@@ -19,6 +19,8 @@ export interface RegistryOptions {
   portableHashing?: boolean;
   /** How long an idle upload session is kept (default 24 h). */
   sessionTtlMs?: number;
+  /** How long a writer's lease on an upload lasts without renewal (default 15 s). */
+  leaseMs?: number;
 }
 
 /** The registry layer: blobs, uploads, manifests over one driver pair. */
@@ -43,6 +45,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     hashers,
     portable: options.portableHashing ?? false,
     sessionTtlMs: options.sessionTtlMs ?? 24 * 3600_000,
+    leaseMs: options.leaseMs ?? 15_000,
   });
   return { driver, store, blobs, uploads, hashers, manifests: new Manifests(driver, store, blobs) };
 }

@@ -62,7 +62,7 @@ export class Uploads {
   readonly #o: Required<UploadsOptions>;
 
   constructor(options: UploadsOptions) {
-    this.#o = { leaseMs: 30_000, ...options };
+    this.#o = { leaseMs: 15_000, ...options };
   }
 
   /** True when digest states go in the session (the driver cannot read uploads back). */

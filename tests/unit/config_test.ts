@@ -72,6 +72,7 @@ Deno.test("config: a distribution config.yml carries over", async () => {
   assert.equal(c.http.secret, "asecretforlocaldevelopment");
   assert.deepEqual(c.http.headers, { "X-Content-Type-Options": ["nosniff"] });
   assert.deepEqual(c.ignored.sort(), ["health", "log.fields", "storage.cache"]);
+  assert.equal(c.log.accesslog.disabled, false);
 });
 
 Deno.test("config: REGISTRY_* environment overrides", async (t) => {
