@@ -1,0 +1,330 @@
+/**
+ * @module
+ * `deno task bench`: the same scenarios against Berth and CNCF distribution 2.8.2, side by
+ * side on loopback, in one run; prints each figure and the ratio (above 1 means Berth is
+ * better), and Berth's peak memory while moving a large blob.
+ *
+ * Flags: `--quick` (small sizes, one repeat), `--only=push,pull,skopeo,rate,rss`.
+ */
+import { createHash } from "node:crypto";
+import { Layout } from "../tests/helpers/images.ts";
+import { putManifest } from "../tests/helpers/oci.ts";
+import { pull, pushChunked, pushMonolithic, rate, run } from "./clients.ts";
+import { memory, type Server, startBerth, startDistribution } from "./servers.ts";
+
+const MiB = 1024 * 1024;
+const quick = Deno.args.includes("--quick");
+const only = Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const want = (name: string) => !only || only.includes(name);
+const repeats = quick ? 1 : 3;
+const blobSize = quick ? 32 * MiB : 256 * MiB;
+const chunkSize = 16 * MiB;
+const rssBlob = quick ? 256 * MiB : 1024 * MiB;
+const rateSeconds = quick ? 2 : 5;
+
+interface Row {
+  scenario: string;
+  unit: string;
+  berth: number;
+  distribution: number | null;
+  /** true when smaller figures are better (times). */
+  lowerIsBetter: boolean;
+  target: string;
+  note?: string;
+}
+const rows: Row[] = [];
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function makeFile(path: string, size: number): Promise<string> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const hash = createHash("sha256");
+  const buf = new Uint8Array(MiB);
+  for (let done = 0; done < size; done += MiB) {
+    for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(buf.subarray(i, i + 65536));
+    hash.update(buf);
+    await file.write(buf);
+  }
+  file.close();
+  return "sha256:" + hash.digest("hex");
+}
+
+async function split(path: string, size: number): Promise<string[]> {
+  const src = await Deno.open(path);
+  const out: string[] = [];
+  const buf = new Uint8Array(size);
+  for (let i = 0;; i++) {
+    let n = 0;
+    while (n < size) {
+      const r = await src.read(buf.subarray(n));
+      if (r === null) break;
+      n += r;
+    }
+    if (n === 0) break;
+    const name = `${path}.${String(i).padStart(4, "0")}`;
+    await Deno.writeFile(name, buf.subarray(0, n));
+    out.push(name);
+  }
+  src.close();
+  return out;
+}
+
+/** Runs `measure` on both servers, alternating, `repeats` times; records medians. */
+async function compare(
+  servers: Server[],
+  scenario: string,
+  unit: string,
+  lowerIsBetter: boolean,
+  target: string,
+  measure: (s: Server, i: number) => Promise<number>,
+) {
+  const results: Record<string, number[]> = { berth: [], distribution: [] };
+  const notes: string[] = [];
+  for (let i = 0; i < repeats; i++) {
+    for (const s of servers) {
+      try {
+        results[s.name].push(await measure(s, i));
+      } catch (err) {
+        notes.push(`${s.name}: ${(err as Error).message.slice(0, 120)}`);
+      }
+    }
+  }
+  const d = results.distribution.length ? median(results.distribution) : null;
+  rows.push({
+    scenario,
+    unit,
+    berth: median(results.berth),
+    distribution: d,
+    lowerIsBetter,
+    target,
+    note: notes[0],
+  });
+  console.error(
+    `  ${scenario}: berth ${median(results.berth).toFixed(2)} ${unit}, distribution ${
+      d?.toFixed(2) ?? "n/a"
+    }`,
+  );
+}
+
+const root = await Deno.makeTempDir({ prefix: "berth-bench-" });
+let servers: Server[] = [];
+try {
+  console.error(`preparing ${blobSize / MiB} MiB test data in ${root}`);
+  const big = `${root}/blob.bin`;
+  const digest = await makeFile(big, blobSize);
+  const chunks = await split(big, chunkSize);
+  servers = [await startBerth(`${root}/berth`), await startDistribution(`${root}/distribution`)];
+  const mbps = (seconds: number) => blobSize / MiB / seconds;
+
+  if (want("push")) {
+    await compare(
+      servers,
+      `push ${blobSize / MiB} MiB monolithic`,
+      "MB/s",
+      false,
+      ">= 1.5x",
+      async (s, i) => mbps(await pushMonolithic(s.url, `bench/mono${i}`, big, digest)),
+    );
+    let commits: Record<string, number[]> = {};
+    await compare(
+      servers,
+      `push ${blobSize / MiB} MiB in 16 MiB chunks`,
+      "MB/s",
+      false,
+      ">= 1.5x",
+      async (s, i) => {
+        const r = await pushChunked(s.url, `bench/chunked${i}`, chunks, chunkSize, digest);
+        (commits[s.name] ??= []).push(r.commit * 1000);
+        return mbps(r.total);
+      },
+    );
+    rows.push({
+      scenario: "  of which the closing PUT",
+      unit: "ms",
+      berth: median(commits.berth ?? [NaN]),
+      distribution: commits.distribution ? median(commits.distribution) : null,
+      lowerIsBetter: true,
+      target: "",
+    });
+    commits = {};
+  }
+  if (want("pull")) {
+    for (const s of servers) await pushMonolithic(s.url, "bench/pull", big, digest);
+    await compare(
+      servers,
+      `pull ${blobSize / MiB} MiB`,
+      "MB/s",
+      false,
+      ">= 1.0x",
+      async (s) => mbps(await pull(s.url, "bench/pull", digest)),
+    );
+    await compare(
+      servers,
+      "pull 1 MiB range (x50, sequential)",
+      "req/s",
+      false,
+      ">= 1.0x",
+      async (s) => {
+        const t = performance.now();
+        for (let i = 0; i < 50; i++) {
+          const start = (i * 7 * MiB) % (blobSize - MiB);
+          await pull(s.url, "bench/pull", digest, `bytes=${start}-${start + MiB - 1}`);
+        }
+        return 50 / ((performance.now() - t) / 1000);
+      },
+    );
+  }
+  if (want("skopeo")) {
+    const layerSize = quick ? 512 * 1024 : 8 * MiB;
+    console.error(`building a 25-layer image of ${(25 * layerSize / MiB).toFixed(0)} MiB`);
+    const layout = await Layout.create();
+    const image = await layout.image(Array(25).fill(layerSize));
+    await layout.tag(image, "bench");
+    const policy = `${root}/policy.json`;
+    await Deno.writeTextFile(policy, '{"default":[{"type":"insecureAcceptAnything"}]}');
+    await compare(
+      servers,
+      "skopeo push 25 layers",
+      "s",
+      true,
+      ">= 1.5x",
+      async (s, i) =>
+        (await run("skopeo", [
+          "--policy",
+          policy,
+          "copy",
+          "--dest-tls-verify=false",
+          `oci:${layout.dir}:bench`,
+          `docker://${s.host}/bench/img${i}:t`,
+        ])).seconds,
+    );
+    await compare(servers, "skopeo pull 25 layers", "s", true, ">= 1.0x", async (s, i) => {
+      const out = `${root}/pulled-${s.name}-${i}`;
+      const r = await run("skopeo", [
+        "--policy",
+        policy,
+        "copy",
+        "--src-tls-verify=false",
+        `docker://${s.host}/bench/img${i}:t`,
+        `oci:${out}:t`,
+      ]);
+      await Deno.remove(out, { recursive: true });
+      return r.seconds;
+    });
+    await layout.remove();
+  }
+  if (want("rate")) {
+    const accept = "application/vnd.oci.image.manifest.v1+json";
+    const seeded: Record<string, string> = {};
+    for (const s of servers) {
+      // distribution 2.8.2 has no single-POST upload, so seed with POST + PUT.
+      const layer = `${root}/small-layer`;
+      const layerDigest = await makeFile(layer, MiB);
+      const config = `${root}/small-config`;
+      await Deno.writeTextFile(config, '{"architecture":"amd64","os":"linux"}');
+      const configDigest = "sha256:" +
+        createHash("sha256").update(await Deno.readFile(config)).digest("hex");
+      await pushMonolithic(s.url, "bench/small", layer, layerDigest);
+      await pushMonolithic(s.url, "bench/small", config, configDigest);
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: accept,
+        config: {
+          mediaType: "application/vnd.oci.image.config.v1+json",
+          digest: configDigest,
+          size: (await Deno.stat(config)).size,
+        },
+        layers: [{
+          mediaType: "application/vnd.oci.image.layer.v1.tar",
+          digest: layerDigest,
+          size: MiB,
+        }],
+      };
+      const res = await putManifest(s.url, "bench/small", "latest", manifest, accept);
+      if (res.status !== 201) {
+        throw new Error(`seeding ${s.name}: ${res.status} ${await res.text()}`);
+      }
+      seeded[s.name] = layerDigest;
+    }
+    const cases: [string, "GET" | "HEAD", (s: Server) => string, string?][] = [
+      ["GET /v2/", "GET", (s) => `${s.url}/v2/`],
+      ["HEAD manifest by tag", "HEAD", (s) => `${s.url}/v2/bench/small/manifests/latest`, accept],
+      ["GET manifest by tag", "GET", (s) => `${s.url}/v2/bench/small/manifests/latest`, accept],
+      ["GET tags list", "GET", (s) => `${s.url}/v2/bench/small/tags/list`],
+      ["HEAD blob", "HEAD", (s) => `${s.url}/v2/bench/small/blobs/${seeded[s.name]}`],
+    ];
+    for (const [name, method, url, acc] of cases) {
+      await compare(
+        servers,
+        `${name} (32 conns)`,
+        "req/s",
+        false,
+        ">= 3x",
+        (s) => rate(url(s), method, rateSeconds, acc),
+      );
+    }
+  }
+  if (want("rss")) {
+    // A fresh Berth, so its peak is this scenario's own.
+    await servers[0].stop();
+    servers[0] = await startBerth(`${root}/berth-rss`);
+    const berth = servers[0];
+    const file = `${root}/rss.bin`;
+    const rssDigest = await makeFile(file, rssBlob);
+    const rssChunks = await split(file, chunkSize);
+    const before = await memory(berth.pid);
+    await pushMonolithic(berth.url, "bench/rss1", file, rssDigest);
+    await pushChunked(berth.url, "bench/rss2", rssChunks, chunkSize, rssDigest);
+    await pull(berth.url, "bench/rss1", rssDigest);
+    const after = await memory(berth.pid);
+    rows.push({
+      scenario: `Berth peak RSS moving a ${rssBlob / MiB} MiB blob (push, chunked push, pull)`,
+      unit: "MiB",
+      berth: after.peak,
+      distribution: null,
+      lowerIsBetter: true,
+      target: "< 150 MiB",
+      note: `idle peak before: ${before.peak.toFixed(0)} MiB`,
+    });
+  }
+} finally {
+  for (const s of servers) await s.stop().catch(() => {});
+  await Deno.remove(root, { recursive: true }).catch(() => {});
+}
+
+const fmt = (n: number | null) =>
+  n === null || Number.isNaN(n) ? "n/a" : n >= 100 ? n.toFixed(0) : n.toFixed(2);
+console.log(
+  `\nBerth vs CNCF distribution 2.8.2, loopback, ${
+    quick ? "quick" : "full"
+  } run, median of ${repeats}`,
+);
+console.log(
+  "(load tools share the machine's 2 cores with the servers; compare ratios, not absolutes)\n",
+);
+console.log("| scenario | unit | berth | distribution | ratio | target |");
+console.log("| --- | --- | ---: | ---: | ---: | --- |");
+for (const r of rows) {
+  const ratio = r.distribution === null || Number.isNaN(r.berth)
+    ? null
+    : r.lowerIsBetter
+    ? r.distribution / r.berth
+    : r.berth / r.distribution;
+  const shown = r.target.startsWith("<")
+    ? (r.berth < Number(r.target.match(/\d+/)![0]) ? "met" : "missed")
+    : `${fmt(ratio)}x`;
+  console.log(
+    `| ${r.scenario} | ${r.unit} | ${fmt(r.berth)} | ${
+      fmt(r.distribution)
+    } | ${shown} | ${r.target} |${r.note ? ` ${r.note}` : ""}`,
+  );
+}
+const resultsDir = new URL("./results/", import.meta.url).pathname;
+await Deno.mkdir(resultsDir, { recursive: true });
+await Deno.writeTextFile(
+  `${resultsDir}/latest.json`,
+  JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2),
+);
