@@ -34,13 +34,7 @@ export class DriverRangeError extends Error {
   }
 }
 
-/** Thrown when the backend cannot be reached or keeps failing after retries. */
-export class DriverUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "DriverUnavailableError";
-  }
-}
+export { DriverUnavailableError } from "../errors.ts";
 
 /**
  * Opaque, JSON-serialisable state of an unfinished upload. The registry stores it in the
