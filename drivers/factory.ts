@@ -6,6 +6,7 @@
 import type { BlobDriver } from "./blob/types.ts";
 import { FilesystemBlobDriver } from "./blob/filesystem.ts";
 import { MemoryBlobDriver } from "./blob/memory.ts";
+import { S3BlobDriver, type S3DriverOptions } from "./blob/s3.ts";
 import type { MetadataStore } from "./metadata/types.ts";
 import { KvMetadataStore } from "./metadata/kv.ts";
 import { MemoryMetadataStore } from "./metadata/memory.ts";
@@ -32,7 +33,7 @@ export async function openBlobDriver(options: BlobDriverOptions): Promise<BlobDr
     case "filesystem":
       return await FilesystemBlobDriver.open(options.filesystem.rootdirectory);
     case "s3":
-      throw new Error("The s3 storage driver is not available in this build");
+      return new S3BlobDriver(options.s3 as unknown as S3DriverOptions);
   }
 }
 
