@@ -20,17 +20,13 @@ export function applyEnv(doc: Doc, env: Record<string, string | undefined>): Doc
   const vars = Object.entries(env)
     .filter(([k, v]) =>
       k.startsWith("REGISTRY_") && k !== "REGISTRY_CONFIGURATION_PATH" && v !== undefined
-    )
-    // Shorter paths first, so REGISTRY_STORAGE=s3 is applied before REGISTRY_STORAGE_S3_*.
-    .sort(([a], [b]) => a.split("_").length - b.split("_").length);
+    );
+  const selected: [string, string][] = [];
   for (const [name, value] of vars) {
     const path = name.slice("REGISTRY_".length).toLowerCase().split("_").filter(Boolean);
     if (path.length === 0) continue;
     if (path.length === 1 && SELECTORS[path[0]]) {
-      const section = isObject(doc[path[0]]) ? doc[path[0]] as Doc : {};
-      for (const other of SELECTORS[path[0]]) if (other !== value) delete section[other];
-      if (!isObject(section[value!])) section[value!] = {};
-      doc[path[0]] = section;
+      selected.push([path[0], value!]);
       continue;
     }
     let at = doc;
@@ -39,6 +35,14 @@ export function applyEnv(doc: Doc, env: Record<string, string | undefined>): Doc
       at = at[part] as Doc;
     }
     at[path[path.length - 1]] = value;
+  }
+  // A selector (REGISTRY_STORAGE=s3) wins over every other driver section, whether it
+  // came from the file or from other variables.
+  for (const [section, choice] of selected) {
+    const node = isObject(doc[section]) ? doc[section] as Doc : {};
+    for (const other of SELECTORS[section]) if (other !== choice) delete node[other];
+    if (!isObject(node[choice])) node[choice] = {};
+    doc[section] = node;
   }
   return doc;
 }

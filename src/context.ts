@@ -12,6 +12,11 @@ import type { UploadTokens } from "./upload_token.ts";
 export interface HttpOptions {
   /** DELETE of manifests and blobs; when false they are `UNSUPPORTED` (405). */
   deleteEnabled: boolean;
+  /**
+   * Answer blob GETs with a redirect to a short-lived signed URL of the storage backend
+   * (`storage.redirect.disable: false`), where the blob driver offers such URLs.
+   */
+  redirect?: boolean;
   /** Largest manifest accepted (413 above). */
   maxManifestBytes: number;
   /** External base URL for absolute `Location`s (`http.host`); relative when absent. */

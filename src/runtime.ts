@@ -61,6 +61,7 @@ export async function createRuntime(
       options: {
         deleteEnabled: config.storage.delete.enabled,
         accessLog: !config.log.accesslog.disabled,
+        redirect: !config.storage.redirect.disable,
         maxManifestBytes: config.berth.manifests.maxbytes,
         baseUrl: config.http.host?.replace(/\/+$/, ""),
         headers: config.http.headers,

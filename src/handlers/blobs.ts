@@ -8,6 +8,9 @@ import { empty } from "../http.ts";
 import { parseDigest } from "../oci/digest.ts";
 import { resolveRange } from "../oci/range.ts";
 
+/** How long a redirect's signed URL stays valid. */
+const REDIRECT_TTL_SECONDS = 20 * 60;
+
 /** Streams a blob (or one range of it); HEAD gets the same headers without a body. */
 export async function get(ctx: Ctx): Promise<Response> {
   const digest = parseDigest(ctx.params.digest);
@@ -27,6 +30,12 @@ export async function get(ctx: Ctx): Promise<Response> {
     });
   }
   const head = ctx.request.method === "HEAD";
+  const { driver } = ctx.deps.registry;
+  if (!head && ctx.deps.options.redirect && driver.signedUrl && info.size > 0) {
+    // The client fetches the bytes (and any Range) from the storage backend itself.
+    const url = await driver.signedUrl(blobs.keyOf(info), REDIRECT_TTL_SECONDS);
+    return empty(307, { Location: url, "Docker-Content-Digest": digest.value });
+  }
   if (range.kind === "partial") {
     const { start, end } = range.range;
     headers["Content-Range"] = `bytes ${start}-${end}/${info.size}`;

@@ -51,10 +51,15 @@ export class Blobs {
     return info;
   }
 
+  /** The driver key a blob's bytes live under. */
+  keyOf(blob: BlobInfo): string {
+    return blob.key ?? blobKey(blob.digest);
+  }
+
   /** Streams a blob's bytes (or one range); `BLOB_UNKNOWN` if the bytes are gone. */
   async open(blob: BlobInfo, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
     const { digest } = blob;
-    const stream = await this.driver.read(blob.key ?? blobKey(digest), range);
+    const stream = await this.driver.read(this.keyOf(blob), range);
     if (!stream) {
       throw new RegistryError("BLOB_UNKNOWN", `The bytes of blob ${digest.value} are missing`, {
         detail: { digest: digest.value },

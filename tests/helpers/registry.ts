@@ -36,9 +36,11 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   const dir = storage === "disk"
     ? options.dir ?? await Deno.makeTempDir({ prefix: "berth-test-" })
     : undefined;
+  const docStorage = (options.doc?.storage ?? {}) as Record<string, unknown>;
+  const chosen = ["filesystem", "inmemory", "s3"].some((d) => d in docStorage);
   const base: Record<string, unknown> = storage === "disk"
     ? { storage: { filesystem: { rootdirectory: `${dir}/blobs` } }, berth: { datadir: dir } }
-    : { storage: { inmemory: {} }, berth: { metadata: { driver: "memory" } } };
+    : { storage: chosen ? {} : { inmemory: {} }, berth: { metadata: { driver: "memory" } } };
   const config = buildConfig(merge(base, options.doc ?? {}), {});
   const runtime = await createRuntime(config, { logger: silentLogger, ...options });
   const server = Deno.serve(
