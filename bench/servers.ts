@@ -14,12 +14,16 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts Berth on the filesystem under `dir`, request logs off (distribution logs none). */
-export async function startBerth(dir: string): Promise<Server> {
+/**
+ * Starts Berth with its data under `dir` (the filesystem, or the S3 settings in `env`),
+ * request logs off (distribution logs none).
+ */
+export async function startBerth(dir: string, env: Record<string, string> = {}): Promise<Server> {
   const berth: BerthProcess = await spawnBerth({
     REGISTRY_BERTH_DATADIR: dir,
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: `${dir}/blobs`,
     REGISTRY_LOG_ACCESSLOG_DISABLED: "true",
+    ...env,
   });
   return { name: "berth", ...berth, stop: () => berth.kill("SIGTERM") };
 }
@@ -31,8 +35,27 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts distribution 2.8.2 on the filesystem under `dir`. */
-export async function startDistribution(dir: string): Promise<Server> {
+/** distribution's `storage:` section for an S3-compatible endpoint. */
+export function distributionS3(s3: { endpoint: string; bucket: string }, root: string): string[] {
+  return [
+    "  s3:",
+    "    region: us-east-1",
+    `    bucket: ${s3.bucket}`,
+    `    regionendpoint: ${s3.endpoint}`,
+    "    forcepathstyle: true",
+    "    accesskey: S3RVER",
+    "    secretkey: S3RVER",
+    "    secure: false",
+    `    rootdirectory: /${root}`,
+    "    chunksize: 5242880",
+  ];
+}
+
+/**
+ * Starts distribution 2.8.2 with its data under `dir`, on the filesystem or with the
+ * `storage` lines given (see {@linkcode distributionS3}).
+ */
+export async function startDistribution(dir: string, storage?: string[]): Promise<Server> {
   const port = await freePort();
   await Deno.mkdir(dir, { recursive: true });
   const config = `${dir}/config.yml`;
@@ -45,8 +68,7 @@ export async function startDistribution(dir: string): Promise<Server> {
       "  accesslog:",
       "    disabled: true",
       "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${dir}/data`,
+      ...(storage ?? ["  filesystem:", `    rootdirectory: ${dir}/data`]),
       "  delete:",
       "    enabled: true",
       "http:",
@@ -54,19 +76,32 @@ export async function startDistribution(dir: string): Promise<Server> {
       "",
     ].join("\n"),
   );
+  // distribution's s3 driver panics at start-up when AWS_CA_BUNDLE is set.
+  const env = Deno.env.toObject();
+  delete env.AWS_CA_BUNDLE;
   const child = new Deno.Command("docker-registry", {
     args: ["serve", config],
     stdout: "null",
     stderr: "piped",
+    env,
+    clearEnv: true,
   }).spawn();
+  const stderr = new Response(child.stderr).text();
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
     try {
       const res = await fetch(`${url}/v2/`);
       await res.body?.cancel();
-      if (res.ok) break;
+      up = res.ok;
     } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
+    if (!up) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!up) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    throw new Error(`distribution did not start: ${(await stderr).slice(0, 300)}`);
   }
   return {
     name: "distribution",
@@ -78,7 +113,7 @@ export async function startDistribution(dir: string): Promise<Server> {
         child.kill("SIGTERM");
       } catch { /* gone */ }
       await child.status;
-      await child.stderr.cancel().catch(() => {});
+      await stderr.catch(() => "");
     },
   };
 }
