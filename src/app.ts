@@ -16,6 +16,12 @@ export interface App {
 }
 
 const API_VERSION = "registry/2.0";
+/** Routes open to everyone (health, token endpoint) get no rights at all. */
+const NO_ACCESS: Access = {
+  subject: null,
+  can: () => Promise.resolve(false),
+  canListCatalog: () => Promise.resolve(false),
+};
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the application over its dependencies. */
@@ -42,17 +48,16 @@ export function createApp(deps: AppDeps): App {
     }
     const repo = found.params.name === undefined ? "" : assertName(found.params.name);
     ctx.repo = repo;
-    const access = await authorizer.authorize(
-      request,
-      scopesFor(found.route, request.method, repo),
-      client,
-    );
+    const access = found.route.access === "none"
+      ? NO_ACCESS
+      : await authorizer.authorize(request, scopesFor(found.route, request.method, repo), client);
     return found.handler({
       request,
       url,
       params: found.params,
       repo,
       requestId: ctx.requestId,
+      client,
       access,
       deps,
     });

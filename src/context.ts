@@ -48,6 +48,8 @@ export interface Ctx {
   /** The repository name, validated, for repository routes; "" otherwise. */
   repo: string;
   requestId: string;
+  /** The client's address (for throttling and logs). */
+  client: string;
   access: Access;
   deps: AppDeps;
 }

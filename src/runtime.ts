@@ -9,6 +9,7 @@ import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
+import { createAuth } from "./auth/create.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { UploadTokens } from "./upload_token.ts";
@@ -53,17 +54,21 @@ export async function createRuntime(
       sessionTtlMs: config.berth.uploads.sessionttl,
       leaseMs: config.berth.uploads.lease,
     });
+    const baseUrl = config.http.host?.replace(/\/+$/, "");
+    const auth = await createAuth(config.auth, { store, logger, baseUrl });
     const deps: AppDeps = {
       registry,
       tokens: new UploadTokens(secret),
       logger,
       instanceId,
+      authorizer: auth.authorizer,
+      extraRoutes: auth.routes,
       options: {
         deleteEnabled: config.storage.delete.enabled,
         accessLog: !config.log.accesslog.disabled,
         redirect: !config.storage.redirect.disable,
         maxManifestBytes: config.berth.manifests.maxbytes,
-        baseUrl: config.http.host?.replace(/\/+$/, ""),
+        baseUrl,
         headers: config.http.headers,
       },
     };
