@@ -42,7 +42,13 @@ async function main(): Promise<void> {
     await runtime.close();
     Deno.exit(0);
   };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, stop);
+    } catch {
+      // Edge runtimes own the process lifecycle and offer no signals.
+    }
+  }
   await server.finished;
 }
 

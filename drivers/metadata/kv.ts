@@ -43,15 +43,17 @@ export class KvMetadataStore implements MetadataStore {
   private constructor(private readonly kv: Deno.Kv) {}
 
   /**
-   * Opens a KV file path (its folder is created), a KV Connect URL (`http(s)://`), or an
-   * in-memory KV when `location` is undefined or `":memory:"`.
+   * Opens a KV file path (its folder is created), a KV Connect URL (`http(s)://`),
+   * `":memory:"` for a throwaway store, or `":default"` for the runtime's own database
+   * (on Deno Deploy, the project's KV; locally, Deno's default location).
    */
-  static async open(location?: string): Promise<KvMetadataStore> {
-    if (location && location !== ":memory:" && !/^https?:\/\//.test(location)) {
+  static async open(location = ":memory:"): Promise<KvMetadataStore> {
+    const special = location === ":memory:" || location === ":default";
+    if (!special && !/^https?:\/\//.test(location)) {
       const slash = location.lastIndexOf("/");
       if (slash > 0) await Deno.mkdir(location.slice(0, slash), { recursive: true });
     }
-    return new KvMetadataStore(await Deno.openKv(location === ":memory:" ? undefined : location));
+    return new KvMetadataStore(await Deno.openKv(location === ":default" ? undefined : location));
   }
 
   async get<T>(key: MetaKey): Promise<Versioned<T> | null> {

@@ -6,6 +6,8 @@
  *
  * ```
  * blobs/<alg>/<first two hex>/<hex>        layer, config and manifest bytes
+ * blobs/_uploaded/<upload id>               bytes published in place (S3 multipart);
+ *                                           the blob record names this key
  * uploads/<upload id>/...                   unfinished uploads (driver-owned layout)
  * ```
  *
