@@ -74,7 +74,7 @@ export class Blobs {
   }
 
   /** Mutations that record verified bytes and link them into `repo`. */
-  linkMutations(repo: string, digest: string, record: BlobRecord): Mutation[] {
+  #linkMutations(repo: string, digest: string, record: BlobRecord): Mutation[] {
     const value: BlobRecord = record.key
       ? { size: record.size, key: record.key }
       : { size: record.size };
@@ -86,9 +86,15 @@ export class Blobs {
     ];
   }
 
-  /** Links verified bytes into `repo` (after an upload was published, or for a mount). */
-  async link(repo: string, digest: string, record: BlobRecord): Promise<void> {
-    const done = await this.store.commit([], this.linkMutations(repo, digest, record));
+  /**
+   * Links verified bytes into `repo` (after an upload was published, or for a mount),
+   * committing `also` in the same transaction.
+   */
+  async link(repo: string, digest: string, record: BlobRecord, also: Mutation[] = []) {
+    const done = await this.store.commit([], [
+      ...this.#linkMutations(repo, digest, record),
+      ...also,
+    ]);
     if (done === null) throw new Error(`Linking ${digest} into ${repo} did not commit`);
   }
 

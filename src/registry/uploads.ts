@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { BlobDriver, UploadRef } from "../../drivers/blob/types.ts";
-import type { MetadataStore } from "../../drivers/metadata/types.ts";
+import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { BlobRecord, Blobs } from "./blobs.ts";
@@ -129,9 +129,11 @@ export class Uploads {
         await this.#discard(session);
         throw mismatch(digest, `${digest.algorithm}:${actual}`);
       }
-      await this.#publish(repo, session.ref, digest, session.offset);
       finished = true;
-      await this.#o.store.commit([], [{ type: "delete", key: meta.upload(id) }]);
+      // The link and the end of the session are one commit.
+      await this.#publish(repo, session.ref, digest, session.offset, [
+        { type: "delete", key: meta.upload(id) },
+      ]);
       this.#o.hashers.forget(id);
       return { digest: digest.value, size: session.offset };
     } finally {
@@ -163,7 +165,14 @@ export class Uploads {
     }
   }
 
-  async #publish(repo: string, ref: UploadRef, digest: Digest, size: number): Promise<void> {
+  /** Publishes verified bytes (or drops them when already stored) and links them. */
+  async #publish(
+    repo: string,
+    ref: UploadRef,
+    digest: Digest,
+    size: number,
+    alsoCommit: Mutation[] = [],
+  ): Promise<void> {
     const existing = await this.#o.blobs.exists(digest);
     let record: BlobRecord;
     if (existing && existing.size === size) {
@@ -174,7 +183,7 @@ export class Uploads {
       const key = await this.#o.driver.uploads.publish(ref, size, canonical);
       record = key === canonical ? { size } : { size, key };
     }
-    await this.#o.blobs.link(repo, digest.value, record);
+    await this.#o.blobs.link(repo, digest.value, record, alsoCommit);
   }
 
   async #load(repo: string, id: string) {
