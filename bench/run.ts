@@ -4,7 +4,7 @@
  * side on loopback, in one run; prints each figure and the ratio (above 1 means Berth is
  * better), and Berth's peak memory while moving a large blob.
  *
- * Flags: `--quick` (small sizes, one repeat), `--only=push,pull,skopeo,rate,rss,s3`.
+ * Flags: `--quick` (small sizes, one repeat), `--only=transfer,skopeo,rate,rss,s3`.
  */
 import { createHash } from "node:crypto";
 import { Layout } from "../tests/helpers/images.ts";
@@ -113,6 +113,78 @@ async function compare(
   );
 }
 
+/**
+ * Push (monolithic and chunked, the closing PUT timed apart) and pull of the test blob,
+ * on `servers`; `label` prefixes the scenario names ("" for the filesystem).
+ */
+async function transfers(
+  servers: Server[],
+  label: string,
+  data: { file: string; digest: string; chunks: string[] },
+  ranges: boolean,
+) {
+  const name = (what: string) => (label ? `${label}: ${what}` : what);
+  const repo = (what: string) => `bench/${label.toLowerCase()}${what}`;
+  const mbps = (seconds: number) => blobSize / MiB / seconds;
+  await compare(
+    servers,
+    name(`push ${blobSize / MiB} MiB monolithic`),
+    "MB/s",
+    false,
+    ">= 1.5x",
+    async (s, i) => mbps(await pushMonolithic(s.url, repo(`mono${i}`), data.file, data.digest)),
+  );
+  const commits: Record<string, number[]> = {};
+  await compare(
+    servers,
+    name(`push ${blobSize / MiB} MiB in 16 MiB chunks`),
+    "MB/s",
+    false,
+    ">= 1.5x",
+    async (s, i) => {
+      const r = await pushChunked(s.url, repo(`chunked${i}`), data.chunks, chunkSize, data.digest);
+      (commits[s.name] ??= []).push(r.commit * 1000);
+      return mbps(r.total);
+    },
+  );
+  rows.push({
+    scenario: `  ${name("of which the closing PUT")}`,
+    unit: "ms",
+    berth: median(commits.berth ?? [NaN]),
+    distribution: commits.distribution ? median(commits.distribution) : null,
+    lowerIsBetter: true,
+    target: "",
+  });
+  for (const s of servers) {
+    await pushMonolithic(s.url, repo("pull"), data.file, data.digest).catch(() => {});
+  }
+  await compare(
+    servers,
+    name(`pull ${blobSize / MiB} MiB`),
+    "MB/s",
+    false,
+    ">= 1.0x",
+    async (s) => mbps(await pull(s.url, repo("pull"), data.digest)),
+    repeats * 3, // reads from the page cache are quick and noisy here: more samples
+  );
+  if (!ranges) return;
+  await compare(
+    servers,
+    name("pull 1 MiB range (x50, sequential)"),
+    "req/s",
+    false,
+    ">= 1.0x",
+    async (s) => {
+      const t = performance.now();
+      for (let i = 0; i < 50; i++) {
+        const start = (i * 7 * MiB) % (blobSize - MiB);
+        await pull(s.url, repo("pull"), data.digest, `bytes=${start}-${start + MiB - 1}`);
+      }
+      return 50 / ((performance.now() - t) / 1000);
+    },
+  );
+}
+
 const root = await Deno.makeTempDir({ prefix: "berth-bench-" });
 let servers: Server[] = [];
 try {
@@ -121,67 +193,9 @@ try {
   const digest = await makeFile(big, blobSize);
   const chunks = await split(big, chunkSize);
   servers = [await startBerth(`${root}/berth`), await startDistribution(`${root}/distribution`)];
-  const mbps = (seconds: number) => blobSize / MiB / seconds;
 
-  if (want("push")) {
-    await compare(
-      servers,
-      `push ${blobSize / MiB} MiB monolithic`,
-      "MB/s",
-      false,
-      ">= 1.5x",
-      async (s, i) => mbps(await pushMonolithic(s.url, `bench/mono${i}`, big, digest)),
-    );
-    let commits: Record<string, number[]> = {};
-    await compare(
-      servers,
-      `push ${blobSize / MiB} MiB in 16 MiB chunks`,
-      "MB/s",
-      false,
-      ">= 1.5x",
-      async (s, i) => {
-        const r = await pushChunked(s.url, `bench/chunked${i}`, chunks, chunkSize, digest);
-        (commits[s.name] ??= []).push(r.commit * 1000);
-        return mbps(r.total);
-      },
-    );
-    rows.push({
-      scenario: "  of which the closing PUT",
-      unit: "ms",
-      berth: median(commits.berth ?? [NaN]),
-      distribution: commits.distribution ? median(commits.distribution) : null,
-      lowerIsBetter: true,
-      target: "",
-    });
-    commits = {};
-  }
-  if (want("pull")) {
-    for (const s of servers) await pushMonolithic(s.url, "bench/pull", big, digest);
-    await compare(
-      servers,
-      `pull ${blobSize / MiB} MiB`,
-      "MB/s",
-      false,
-      ">= 1.0x",
-      async (s) => mbps(await pull(s.url, "bench/pull", digest)),
-      repeats * 3, // reads from the page cache are quick and noisy here: more samples
-    );
-    await compare(
-      servers,
-      "pull 1 MiB range (x50, sequential)",
-      "req/s",
-      false,
-      ">= 1.0x",
-      async (s) => {
-        const t = performance.now();
-        for (let i = 0; i < 50; i++) {
-          const start = (i * 7 * MiB) % (blobSize - MiB);
-          await pull(s.url, "bench/pull", digest, `bytes=${start}-${start + MiB - 1}`);
-        }
-        return 50 / ((performance.now() - t) / 1000);
-      },
-    );
-  }
+  const data = { file: big, digest, chunks };
+  if (want("transfer")) await transfers(servers, "", data, true);
   if (want("skopeo")) {
     const layerSize = quick ? 512 * 1024 : 8 * MiB;
     const policy = `${root}/policy.json`;
@@ -334,47 +348,7 @@ try {
       } catch (err) {
         console.error(`  distribution on s3 did not start: ${(err as Error).message}`);
       }
-      const mbps = (seconds: number) => blobSize / MiB / seconds;
-      await compare(
-        s3servers,
-        `S3: push ${blobSize / MiB} MiB monolithic`,
-        "MB/s",
-        false,
-        ">= 1.5x",
-        async (s, i) => mbps(await pushMonolithic(s.url, `bench/s3mono${i}`, big, digest)),
-      );
-      const commits: Record<string, number[]> = {};
-      await compare(
-        s3servers,
-        `S3: push ${blobSize / MiB} MiB in 16 MiB chunks`,
-        "MB/s",
-        false,
-        ">= 1.5x",
-        async (s, i) => {
-          const r = await pushChunked(s.url, `bench/s3chunked${i}`, chunks, chunkSize, digest);
-          (commits[s.name] ??= []).push(r.commit * 1000);
-          return mbps(r.total);
-        },
-      );
-      rows.push({
-        scenario: "  S3: of which the closing PUT",
-        unit: "ms",
-        berth: median(commits.berth ?? [NaN]),
-        distribution: commits.distribution ? median(commits.distribution) : null,
-        lowerIsBetter: true,
-        target: "",
-      });
-      await compare(
-        s3servers,
-        `S3: pull ${blobSize / MiB} MiB`,
-        "MB/s",
-        false,
-        ">= 1.0x",
-        async (s) => {
-          await pushMonolithic(s.url, "bench/s3pull", big, digest).catch(() => {});
-          return mbps(await pull(s.url, "bench/s3pull", digest));
-        },
-      );
+      await transfers(s3servers, "S3", data, false);
       if (want("rss") || only?.includes("s3")) {
         await s3servers[0].stop();
         s3servers[0] = await startBerth(

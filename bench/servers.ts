@@ -28,7 +28,7 @@ export async function startBerth(dir: string, env: Record<string, string> = {}):
   return { name: "berth", ...berth, stop: () => berth.kill("SIGTERM") };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = l.addr as Deno.NetAddr;
   l.close();
@@ -56,7 +56,7 @@ export function distributionS3(s3: { endpoint: string; bucket: string }, root: s
  * `storage` lines given (see {@linkcode distributionS3}).
  */
 export async function startDistribution(dir: string, storage?: string[]): Promise<Server> {
-  const port = await freePort();
+  const port = freePort();
   await Deno.mkdir(dir, { recursive: true });
   const config = `${dir}/config.yml`;
   await Deno.writeTextFile(

@@ -46,27 +46,22 @@ for (
         await skopeo("logout", reg.host);
       });
       await t.step("copy with --dest-creds and --src-creds", async () => {
-        await skopeo(
-          "copy",
-          "--dest-tls-verify=false",
-          "--dest-creds",
-          "alice:wonderland",
-          `oci:${layout.dir}:v1`,
-          `${dest}/team/app:v1`,
-        );
-        await skopeo(
-          "copy",
-          "--dest-tls-verify=false",
-          "--dest-creds",
-          "alice:wonderland",
-          `oci:${layout.dir}:v1`,
-          `${dest}/public/app:v1`,
-        );
+        const creds = "alice:wonderland";
+        for (const repo of ["team/app", "public/app"]) {
+          await skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds,
+            `oci:${layout.dir}:v1`,
+            `${dest}/${repo}:v1`,
+          );
+        }
         await skopeo(
           "copy",
           "--src-tls-verify=false",
           "--src-creds",
-          "alice:wonderland",
+          creds,
           `${dest}/team/app:v1`,
           `oci:${out}/team:v1`,
         );
