@@ -6,7 +6,7 @@
 import type { BlobDriver } from "./blob/types.ts";
 import { FilesystemBlobDriver } from "./blob/filesystem.ts";
 import { MemoryBlobDriver } from "./blob/memory.ts";
-import { S3BlobDriver, type S3DriverOptions } from "./blob/s3.ts";
+import type { S3DriverOptions } from "./blob/s3.ts";
 import type { MetadataStore } from "./metadata/types.ts";
 import { KvMetadataStore } from "./metadata/kv.ts";
 import { MemoryMetadataStore } from "./metadata/memory.ts";
@@ -32,8 +32,11 @@ export async function openBlobDriver(options: BlobDriverOptions): Promise<BlobDr
       return new MemoryBlobDriver();
     case "filesystem":
       return await FilesystemBlobDriver.open(options.filesystem.rootdirectory);
-    case "s3":
+    case "s3": {
+      // Loaded on demand, so filesystem deployments do not carry the S3 client.
+      const { S3BlobDriver } = await import("./blob/s3.ts");
       return new S3BlobDriver(options.s3 as unknown as S3DriverOptions);
+    }
   }
 }
 

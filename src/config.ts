@@ -5,7 +5,6 @@
  * Berth-only settings under `berth:`. An invalid configuration throws
  * {@linkcode ConfigError} naming the setting; Berth never starts half-configured.
  */
-import { parse as parseYaml } from "yaml";
 import { applyEnv } from "./config_env.ts";
 import { parseDuration } from "./duration.ts";
 
@@ -111,8 +110,11 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
     } catch (err) {
       throw new ConfigError("file", `"${path}" cannot be read: ${(err as Error).message}`);
     }
+    // Loaded only when there is a file: a process configured from the environment alone
+    // (the edge) never pays for the YAML parser.
+    const { parse } = await import("yaml");
     try {
-      doc = parseYaml(text) ?? {};
+      doc = parse(text) ?? {};
     } catch (err) {
       throw new ConfigError("file", `"${path}" is not valid YAML: ${(err as Error).message}`);
     }

@@ -9,7 +9,6 @@ import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
-import { createAuth } from "./auth/create.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { UploadTokens } from "./upload_token.ts";
@@ -55,7 +54,10 @@ export async function createRuntime(
       leaseMs: config.berth.uploads.lease,
     });
     const baseUrl = config.http.host?.replace(/\/+$/, "");
-    const auth = await createAuth(config.auth, { store, logger, baseUrl });
+    // Auth (jose, bcrypt) is loaded only when configured: an open registry stays lighter.
+    const auth = config.auth
+      ? await (await import("./auth/create.ts")).createAuth(config.auth, { store, logger, baseUrl })
+      : { authorizer: undefined, routes: [] };
     const deps: AppDeps = {
       registry,
       tokens: new UploadTokens(secret),

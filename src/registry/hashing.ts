@@ -14,7 +14,7 @@
  *   upload (S3 multipart), or chosen in config for fleets that round-robin chunks.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createSHA256, type IHasher } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 
 /** Digest state saved with an upload session. */
@@ -64,6 +64,12 @@ class PortableHash implements RunningHash {
   }
 }
 
+/** hash-wasm's SHA-256, loaded the first time a portable state is needed. */
+async function portableSha256(): Promise<IHasher> {
+  const { createSHA256 } = await import("hash-wasm");
+  return await createSHA256();
+}
+
 /** Options of {@linkcode UploadHashers}. */
 export interface UploadHashersOptions {
   /** This process's instance id (owner of live states). */
@@ -89,7 +95,7 @@ export class UploadHashers {
   /** A new hash for an upload that starts at byte 0. */
   async start(uploadId: string, portable: boolean): Promise<RunningHash> {
     if (portable) {
-      const hasher = await createSHA256();
+      const hasher = await portableSha256();
       hasher.init();
       return new PortableHash(hasher);
     }
@@ -108,7 +114,7 @@ export class UploadHashers {
     readPrefix: (() => Promise<ReadableStream<Uint8Array>>) | null,
   ): Promise<RunningHash> {
     if (state?.mode === "portable") {
-      const hasher = await createSHA256();
+      const hasher = await portableSha256();
       hasher.load(decodeBase64(state.state));
       return new PortableHash(hasher);
     }
