@@ -4,12 +4,12 @@
  * side on loopback, in one run; prints each figure and the ratio (above 1 means Berth is
  * better), and Berth's peak memory while moving a large blob.
  *
- * Flags: `--quick` (small sizes, one repeat), `--only=transfer,skopeo,rate,rss,s3`.
+ * Flags: `--quick` (small sizes, one repeat), `--only=transfer,skopeo,rate,resume,rss,s3`.
  */
 import { createHash } from "node:crypto";
 import { Layout } from "../tests/helpers/images.ts";
 import { putManifest } from "../tests/helpers/oci.ts";
-import { pull, pushChunked, pushMonolithic, rate, run } from "./clients.ts";
+import { absolute, curl, pull, pushChunked, pushMonolithic, rate, run } from "./clients.ts";
 import { distributionS3, memory, type Server, startBerth, startDistribution } from "./servers.ts";
 import { startS3rver } from "../tests/helpers/s3rver.ts";
 import { s3Env } from "../tests/helpers/s3_env.ts";
@@ -304,6 +304,82 @@ try {
         ">= 3x",
         (s) => rate(url(s), method, rateSeconds, acc),
       );
+    }
+  }
+  if (want("resume")) {
+    // What the digest-state choice costs. Live states (node:crypto) make a restarted
+    // process re-hash what an unfinished upload already holds, once; portable states
+    // (hash-wasm) hash every byte more slowly but never re-read anything.
+    const half = chunks.slice(0, chunks.length / 2);
+    const held = half.length * chunkSize;
+    const dir = `${root}/berth-resume`;
+    let berth = await startBerth(dir);
+    const post = await curl(["-X", "POST", `${berth.url}/v2/bench/resume/blobs/uploads/`]);
+    let location = absolute(berth.url, post.headers.get("location"));
+    let offset = 0;
+    for (const chunk of half) {
+      const size = (await Deno.stat(chunk)).size;
+      const res = await curl([
+        "-X",
+        "PATCH",
+        "-H",
+        `Content-Range: ${offset}-${offset + size - 1}`,
+        "-T",
+        chunk,
+        location,
+      ]);
+      location = absolute(berth.url, res.headers.get("location"));
+      offset += size;
+    }
+    const path = new URL(location).pathname + new URL(location).search;
+    await berth.stop();
+    berth = await startBerth(dir);
+    const size = (await Deno.stat(chunks[half.length])).size;
+    const cold = await curl([
+      "-X",
+      "PATCH",
+      "-H",
+      `Content-Range: ${offset}-${offset + size - 1}`,
+      "-T",
+      chunks[half.length],
+      berth.url + path,
+    ]);
+    const warm = await curl([
+      "-X",
+      "PATCH",
+      "-H",
+      `Content-Range: ${offset + size}-${offset + 2 * size - 1}`,
+      "-T",
+      chunks[half.length + 1],
+      absolute(berth.url, cold.headers.get("location")),
+    ]);
+    await berth.stop();
+    rows.push({
+      scenario: `resume after a restart: a ${chunkSize / MiB} MiB PATCH re-hashing ${
+        held / MiB
+      } MiB (live state)`,
+      unit: "ms",
+      berth: cold.seconds * 1000,
+      distribution: null,
+      lowerIsBetter: true,
+      target: "",
+      note: `the next PATCH, state in memory: ${(warm.seconds * 1000).toFixed(0)} ms`,
+    });
+    const portable = await startBerth(`${root}/berth-portable`, {
+      REGISTRY_BERTH_UPLOADS_HASHING: "portable",
+    });
+    const live = await startBerth(`${root}/berth-live`);
+    for (const [name, s] of [["portable", portable], ["live", live]] as const) {
+      const r = await pushChunked(s.url, `bench/${name}`, chunks, chunkSize, digest);
+      rows.push({
+        scenario: `push ${blobSize / MiB} MiB in 16 MiB chunks, ${name} digest states`,
+        unit: "MB/s",
+        berth: blobSize / MiB / r.total,
+        distribution: null,
+        lowerIsBetter: false,
+        target: "",
+      });
+      await s.stop();
     }
   }
   if (want("rss")) {
