@@ -63,18 +63,12 @@ export async function pushMonolithic(base: string, repo: string, file: string, d
   return (performance.now() - t) / 1000 + post.seconds;
 }
 
-/** POST a session, PATCH each chunk file with `Content-Range`, PUT `?digest=`. */
-export async function pushChunked(
-  base: string,
-  repo: string,
-  chunks: string[],
-  chunkSize: number,
-  digest: string,
-) {
-  const t = performance.now();
-  const post = await curl(["-X", "POST", `${base}/v2/${repo}/blobs/uploads/`]);
-  let location = absolute(base, post.headers.get("location"));
-  let offset = 0;
+/**
+ * PATCHes each chunk file with `Content-Range` from `offset`, following the `Location`s;
+ * returns where the upload continues, how far it got and the time of each PATCH.
+ */
+export async function patchChunks(base: string, location: string, chunks: string[], offset = 0) {
+  const seconds: number[] = [];
   for (const chunk of chunks) {
     const size = (await Deno.stat(chunk)).size;
     const res = await curl([
@@ -91,12 +85,24 @@ export async function pushChunked(
     if (res.status !== 202) throw new Error(`PATCH answered ${res.status}`);
     location = absolute(base, res.headers.get("location"));
     offset += size;
+    seconds.push(res.seconds);
   }
+  return { location, offset, seconds };
+}
+
+/** POST a session, PATCH each chunk file with `Content-Range`, PUT `?digest=`. */
+export async function pushChunked(base: string, repo: string, chunks: string[], digest: string) {
+  const t = performance.now();
+  const post = await curl(["-X", "POST", `${base}/v2/${repo}/blobs/uploads/`]);
+  const { location } = await patchChunks(
+    base,
+    absolute(base, post.headers.get("location")),
+    chunks,
+  );
   const commit = performance.now();
   const put = await curl(["-X", "PUT", withDigest(location, digest)]);
   if (put.status !== 201) throw new Error(`PUT answered ${put.status}`);
   const end = performance.now();
-  void chunkSize;
   return { total: (end - t) / 1000, commit: (end - commit) / 1000 };
 }
 

@@ -9,7 +9,16 @@
 import { createHash } from "node:crypto";
 import { Layout } from "../tests/helpers/images.ts";
 import { putManifest } from "../tests/helpers/oci.ts";
-import { absolute, curl, pull, pushChunked, pushMonolithic, rate, run } from "./clients.ts";
+import {
+  absolute,
+  curl,
+  patchChunks,
+  pull,
+  pushChunked,
+  pushMonolithic,
+  rate,
+  run,
+} from "./clients.ts";
 import { distributionS3, memory, type Server, startBerth, startDistribution } from "./servers.ts";
 import { startS3rver } from "../tests/helpers/s3rver.ts";
 import { s3Env } from "../tests/helpers/s3_env.ts";
@@ -142,7 +151,7 @@ async function transfers(
     false,
     ">= 1.5x",
     async (s, i) => {
-      const r = await pushChunked(s.url, repo(`chunked${i}`), data.chunks, chunkSize, data.digest);
+      const r = await pushChunked(s.url, repo(`chunked${i}`), data.chunks, data.digest);
       (commits[s.name] ??= []).push(r.commit * 1000);
       return mbps(r.total);
     },
@@ -315,62 +324,41 @@ try {
     const dir = `${root}/berth-resume`;
     let berth = await startBerth(dir);
     const post = await curl(["-X", "POST", `${berth.url}/v2/bench/resume/blobs/uploads/`]);
-    let location = absolute(berth.url, post.headers.get("location"));
-    let offset = 0;
-    for (const chunk of half) {
-      const size = (await Deno.stat(chunk)).size;
-      const res = await curl([
-        "-X",
-        "PATCH",
-        "-H",
-        `Content-Range: ${offset}-${offset + size - 1}`,
-        "-T",
-        chunk,
-        location,
-      ]);
-      location = absolute(berth.url, res.headers.get("location"));
-      offset += size;
-    }
-    const path = new URL(location).pathname + new URL(location).search;
+    const first = await patchChunks(
+      berth.url,
+      absolute(berth.url, post.headers.get("location")),
+      half,
+    );
+    const path = new URL(first.location).pathname + new URL(first.location).search;
     await berth.stop();
     berth = await startBerth(dir);
-    const size = (await Deno.stat(chunks[half.length])).size;
-    const cold = await curl([
-      "-X",
-      "PATCH",
-      "-H",
-      `Content-Range: ${offset}-${offset + size - 1}`,
-      "-T",
-      chunks[half.length],
+    const next = chunks.slice(half.length, half.length + 2);
+    const { seconds: [cold, warm] } = await patchChunks(
+      berth.url,
       berth.url + path,
-    ]);
-    const warm = await curl([
-      "-X",
-      "PATCH",
-      "-H",
-      `Content-Range: ${offset + size}-${offset + 2 * size - 1}`,
-      "-T",
-      chunks[half.length + 1],
-      absolute(berth.url, cold.headers.get("location")),
-    ]);
+      next,
+      first.offset,
+    );
     await berth.stop();
     rows.push({
       scenario: `resume after a restart: a ${chunkSize / MiB} MiB PATCH re-hashing ${
         held / MiB
       } MiB (live state)`,
       unit: "ms",
-      berth: cold.seconds * 1000,
+      berth: cold * 1000,
       distribution: null,
       lowerIsBetter: true,
       target: "",
-      note: `the next PATCH, state in memory: ${(warm.seconds * 1000).toFixed(0)} ms`,
+      note: warm === undefined
+        ? undefined
+        : `the next PATCH, state in memory: ${(warm * 1000).toFixed(0)} ms`,
     });
     const portable = await startBerth(`${root}/berth-portable`, {
       REGISTRY_BERTH_UPLOADS_HASHING: "portable",
     });
     const live = await startBerth(`${root}/berth-live`);
     for (const [name, s] of [["portable", portable], ["live", live]] as const) {
-      const r = await pushChunked(s.url, `bench/${name}`, chunks, chunkSize, digest);
+      const r = await pushChunked(s.url, `bench/${name}`, chunks, digest);
       rows.push({
         scenario: `push ${blobSize / MiB} MiB in 16 MiB chunks, ${name} digest states`,
         unit: "MB/s",
@@ -392,7 +380,7 @@ try {
     const rssChunks = await split(file, chunkSize);
     const before = await memory(berth.pid);
     await pushMonolithic(berth.url, "bench/rss1", file, rssDigest);
-    await pushChunked(berth.url, "bench/rss2", rssChunks, chunkSize, rssDigest);
+    await pushChunked(berth.url, "bench/rss2", rssChunks, rssDigest);
     await pull(berth.url, "bench/rss1", rssDigest);
     const after = await memory(berth.pid);
     rows.push({
