@@ -153,5 +153,3 @@ function isClientAbort(err: unknown): boolean {
   return err.name === "BadResource" || err.name === "Http" || err.name === "Interrupted" ||
     /connection (closed|reset)|body (read|stream)|unexpected eof/i.test(err.message);
 }
-
-export type { Access };

@@ -4,7 +4,7 @@
  * relative locations, pagination parameters and `Link` headers.
  */
 import type { Ctx } from "./context.ts";
-import { RegistryError } from "./errors.ts";
+import { type ErrorCode, RegistryError } from "./errors.ts";
 
 /** A JSON response with an exact `Content-Length`. */
 export function json(value: unknown, status = 200, headers: HeadersInit = {}): Response {
@@ -24,16 +24,17 @@ export function empty(status: number, headers: HeadersInit = {}): Response {
 
 /**
  * Reads a whole request body of at most `max` bytes; a larger body (announced or sent)
- * is refused with `status`/`code` without reading it all.
+ * is refused with 413 and `code` without reading it all.
  */
 export async function readBounded(
   request: Request,
   max: number,
   what: string,
+  code: ErrorCode = "MANIFEST_INVALID",
 ): Promise<Uint8Array> {
   const announced = Number(request.headers.get("content-length") ?? NaN);
   const tooLarge = () =>
-    new RegistryError("MANIFEST_INVALID", `The ${what} is larger than ${max} bytes`, {
+    new RegistryError(code, `The ${what} is larger than ${max} bytes`, {
       status: 413,
       detail: { limit: max },
     });

@@ -117,7 +117,7 @@ export function tokenRoutes(o: TokenServerOptions): Route[] {
         },
         POST: async (ctx) => {
           const text = new TextDecoder().decode(
-            await readBounded(ctx.request, 64 * 1024, "token request"),
+            await readBounded(ctx.request, 64 * 1024, "token request", "SIZE_INVALID"),
           );
           const form = new URLSearchParams(text);
           const scopes = parseScopes(form.getAll("scope"));

@@ -27,7 +27,9 @@ async function page(
   const limit = Math.min(n ?? MAX_PAGE, MAX_PAGE);
   if (limit === 0) return { items: [], more: false };
   const items: string[] = [];
-  const after = last === null ? undefined : [...prefix, last];
+  // No tag or repository name is longer than 255 characters, so a longer `last` lists
+  // the same entries as its first 256 characters, and stays within key-size limits.
+  const after = last === null ? undefined : [...prefix, last.slice(0, 256)];
   for await (const entry of store.list(prefix, { after, limit: limit + 1 })) {
     items.push(entry.key[prefix.length]);
   }
