@@ -168,3 +168,39 @@ Deno.test("tokens verified against a rootcertbundle (X.509)", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tokens verified against a JWKS served over HTTP", async () => {
+  const { privateKey, publicKey } = await generateKeyPair("RS256");
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), alg: "RS256", kid: "k1" }] };
+  let served = 0;
+  const keyServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    served++;
+    return Response.json(jwks);
+  });
+  const reg = await startAuthRegistry({
+    token: {
+      realm: "https://auth/token",
+      service: SERVICE,
+      issuer: ISSUER,
+      jwks: `http://127.0.0.1:${keyServer.addr.port}/jwks.json`,
+    },
+  });
+  try {
+    const signed = await new SignJWT({ access: PULL })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(ISSUER)
+      .setAudience(SERVICE)
+      .setSubject("alice")
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    await assertError(await get(reg.url, signed), 404, "NAME_UNKNOWN");
+    assert.ok(served >= 1, "the key set was fetched from the URL");
+    await rejected(
+      await get(reg.url, await sign((await generateKeyPair("RS256")).privateKey, "RS256")),
+      "invalid_token",
+    );
+  } finally {
+    await reg.close();
+    await keyServer.shutdown();
+  }
+});
