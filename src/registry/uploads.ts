@@ -102,13 +102,17 @@ export class Uploads {
   /** Appends a chunk; returns the session after it. */
   async append(repo: string, id: string, chunk: Chunk): Promise<UploadSession> {
     const held = await this.#acquire(repo, id, chunk.start);
+    let after: UploadSession | null = null;
     try {
-      const { session } = await this.#write(held, chunk);
-      held.session = session;
-      return session;
+      after = (await this.#write(held, chunk)).session;
     } finally {
-      await this.#release(held, held.session);
+      const saved = await this.#release(held, after ?? held.session);
+      // Never acknowledge bytes whose new offset was not recorded: the client re-syncs.
+      if (after && !saved) {
+        throw outOfOrder(held.session, held.session.offset, "changed concurrently");
+      }
     }
+    return after;
   }
 
   /**
@@ -217,14 +221,15 @@ export class Uploads {
     return held;
   }
 
-  /** Gives the lease back, saving `session` (unchanged on failure). */
-  async #release(held: Held, session: UploadSession): Promise<void> {
+  /** Gives the lease back, saving `session`; false when the lease was lost meanwhile. */
+  async #release(held: Held, session: UploadSession): Promise<boolean> {
     const next = { ...session, writer: null };
     const v = await this.#o.store.commit(
       [{ key: meta.upload(session.id), version: held.version }],
       [this.#put(next)],
     );
     if (v !== null) held.version = v;
+    return v !== null;
   }
 
   /** Streams a chunk into the driver through the running digest; renews the lease. */
@@ -243,14 +248,20 @@ export class Uploads {
       if (chunk.length) throw sizeMismatch(chunk.length, 0);
       return { session, hash };
     }
-    const renew = setInterval(() => this.#renew(held), this.#o.leaseMs / 3);
+    // Renewals run one after another, and the last one ends before the lease is given
+    // back, so a renewal can never overwrite the final state.
+    let renewing = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = renewing.then(() => this.#renew(held));
+    }, this.#o.leaseMs / 3);
     try {
       const body = hashing(chunk.body, hash, chunk.length);
       const { ref, written } = await uploads.append(session.ref, session.offset, body);
       const offset = session.offset + written;
       return { session: { ...session, ref, offset, hash: hash.save(offset) }, hash };
     } finally {
-      clearInterval(renew);
+      clearInterval(timer);
+      await renewing;
     }
   }
 

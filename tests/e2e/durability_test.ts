@@ -182,3 +182,48 @@ for (const storage of ["memory", "disk"] as const) {
     }
   });
 }
+
+Deno.test("a slow chunk keeps its lease through renewals; a second writer waits it out", async () => {
+  const reg = await startRegistry({
+    storage: "disk",
+    doc: { berth: { uploads: { lease: "300ms" } } },
+  });
+  const data = randomBytes(600_000);
+  try {
+    const post = await fetch(`${reg.url}/v2/slow/x/blobs/uploads/`, { method: "POST" });
+    const location = reg.url + post.headers.get("location");
+    let sent = 0;
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (sent >= data.byteLength) return c.close();
+        await new Promise((r) => setTimeout(r, 100)); // 1.2 s in all: four lease lengths
+        c.enqueue(data.slice(sent, sent + 50_000));
+        sent += 50_000;
+      },
+    });
+    const patching = fetch(location, { method: "PATCH", body: slow });
+    await new Promise((r) => setTimeout(r, 700));
+    const intruder = await fetch(location, {
+      method: "PATCH",
+      body: "x",
+      headers: { "Content-Range": "0-0" },
+    });
+    await assertError(intruder, 416, "RANGE_INVALID");
+    const res = await patching;
+    assert.equal(res.status, 202, await res.text());
+    assert.equal(res.headers.get("range"), `0-${data.byteLength - 1}`);
+    const status = await fetch(`${reg.url}${res.headers.get("location")}`);
+    await status.body?.cancel();
+    assert.equal(
+      status.headers.get("range"),
+      `0-${data.byteLength - 1}`,
+      "the recorded offset is the acknowledged one",
+    );
+    const put = await fetch(`${reg.url}${res.headers.get("location")}&digest=${sha256(data)}`, {
+      method: "PUT",
+    });
+    assert.equal(put.status, 201, await put.text());
+  } finally {
+    await reg.close();
+  }
+});
