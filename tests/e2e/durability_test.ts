@@ -186,7 +186,7 @@ for (const storage of ["memory", "disk"] as const) {
 Deno.test("a slow chunk keeps its lease through renewals; a second writer waits it out", async () => {
   const reg = await startRegistry({
     storage: "disk",
-    doc: { berth: { uploads: { lease: "300ms" } } },
+    doc: { berth: { uploads: { lease: "1s" } } },
   });
   const data = randomBytes(600_000);
   try {
@@ -196,13 +196,13 @@ Deno.test("a slow chunk keeps its lease through renewals; a second writer waits 
     const slow = new ReadableStream<Uint8Array>({
       async pull(c) {
         if (sent >= data.byteLength) return c.close();
-        await new Promise((r) => setTimeout(r, 100)); // 1.2 s in all: four lease lengths
+        await new Promise((r) => setTimeout(r, 200)); // 2.4 s in all: over two lease lengths
         c.enqueue(data.slice(sent, sent + 50_000));
         sent += 50_000;
       },
     });
     const patching = fetch(location, { method: "PATCH", body: slow });
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 1500));
     const intruder = await fetch(location, {
       method: "PATCH",
       body: "x",
