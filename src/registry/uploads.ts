@@ -102,15 +102,16 @@ export class Uploads {
   /** Appends a chunk; returns the session after it. */
   async append(repo: string, id: string, chunk: Chunk): Promise<UploadSession> {
     const held = await this.#acquire(repo, id, chunk.start);
-    let after: UploadSession | null = null;
+    let after: UploadSession;
     try {
       after = (await this.#write(held, chunk)).session;
-    } finally {
-      const saved = await this.#release(held, after ?? held.session);
-      // Never acknowledge bytes whose new offset was not recorded: the client re-syncs.
-      if (after && !saved) {
-        throw outOfOrder(held.session, held.session.offset, "changed concurrently");
-      }
+    } catch (err) {
+      await this.#release(held, held.session);
+      throw err;
+    }
+    // Never acknowledge bytes whose new offset was not recorded: the client re-syncs.
+    if (!await this.#release(held, after)) {
+      throw outOfOrder(held.session, held.session.offset, "changed concurrently");
     }
     return after;
   }
