@@ -10,6 +10,7 @@ import { type App, createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { AppDeps } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { purgeUploads } from "./registry/purge.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { UploadTokens } from "./upload_token.ts";
 
@@ -74,11 +75,13 @@ export async function createRuntime(
         headers: config.http.headers,
       },
     };
+    const stopPurging = schedulePurge(config, driver, store, logger);
     return {
       app: createApp(deps),
       deps,
       config,
       close: async () => {
+        stopPurging();
         for (const r of opened.reverse()) await r.close().catch(() => {});
       },
     };
@@ -86,6 +89,33 @@ export async function createRuntime(
     for (const r of opened.reverse()) await r.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Runs upload purging every `interval`, first after a random delay of one to five minutes
+ * (so a fleet does not purge in step). Returns what stops it.
+ */
+function schedulePurge(
+  config: Config,
+  driver: BlobDriver,
+  store: MetadataStore,
+  logger: Logger,
+): () => void {
+  const purging = config.storage.maintenance.uploadpurging;
+  if (!purging.enabled || !driver.uploads.list) return () => {};
+  let timer = 0;
+  // An unref'd timer: purging never keeps a process alive on its own.
+  const later = (ms: number) => {
+    timer = setTimeout(tick, ms) as unknown as number;
+    Deno.unrefTimer(timer);
+  };
+  const tick = () => {
+    purgeUploads(driver, store, { ageMs: purging.age, dryRun: purging.dryrun, logger })
+      .catch((err) => logger.warn("upload purge failed", { error: err }));
+    later(purging.interval);
+  };
+  later(60_000 + Math.random() * 240_000);
+  return () => clearTimeout(timer);
 }
 
 /**

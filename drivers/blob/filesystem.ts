@@ -251,6 +251,20 @@ export class FilesystemBlobDriver implements BlobDriver {
       await Deno.remove(dirname(path), { recursive: true }).catch(() => {});
       return key;
     },
+    list: async function* (this: FilesystemBlobDriver) {
+      const dir = join(this.#root, "_uploads");
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.isDirectory) continue;
+        const ref = { id: entry.name };
+        try {
+          const info = await Deno.stat(this.#uploadFile(ref));
+          yield { id: entry.name, ref, modified: info.mtime?.getTime() ?? 0 };
+        } catch {
+          // An upload folder without data is a create that died half-way: old as can be.
+          yield { id: entry.name, ref, modified: 0 };
+        }
+      }
+    }.bind(this),
     abort: async (ref) => {
       await Deno.remove(dirname(this.#uploadFile(ref)), { recursive: true }).catch((err) => {
         if (!notFound(err)) throw err;

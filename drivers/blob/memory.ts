@@ -53,6 +53,7 @@ export class MemoryBlobDriver implements BlobDriver {
   readonly name = "memory";
   readonly #objects = new Map<string, Uint8Array[]>();
   readonly #uploads = new Map<string, Uint8Array[]>();
+  readonly #touched = new Map<string, number>();
 
   stat(key: string): Promise<BlobStat | null> {
     const o = this.#objects.get(key);
@@ -91,6 +92,7 @@ export class MemoryBlobDriver implements BlobDriver {
     minChunkLength: 0,
     create: (id) => {
       this.#uploads.set(id, []);
+      this.#touched.set(id, Date.now());
       return Promise.resolve({ id });
     },
     append: async (ref, offset, body) => {
@@ -100,6 +102,7 @@ export class MemoryBlobDriver implements BlobDriver {
       if (size(existing) < offset) throw new Error(`Upload ${id} is shorter than ${offset}`);
       const added = await collect(body);
       this.#uploads.set(id, [...truncate(existing, offset), ...added]);
+      this.#touched.set(id, Date.now());
       return { ref, written: size(added) };
     },
     read: (ref, end) => {
@@ -112,11 +115,16 @@ export class MemoryBlobDriver implements BlobDriver {
       if (!chunks) return Promise.reject(new Error(`Upload ${id} does not exist`));
       this.#objects.set(key, truncate(chunks, length));
       this.#uploads.delete(id);
+      this.#touched.delete(id);
       return Promise.resolve(key);
     },
     abort: (ref) => {
       this.#uploads.delete(ref.id as string);
+      this.#touched.delete(ref.id as string);
       return Promise.resolve();
     },
+    list: async function* (this: MemoryBlobDriver) {
+      for (const [id, modified] of [...this.#touched]) yield { id, ref: { id }, modified };
+    }.bind(this),
   };
 }

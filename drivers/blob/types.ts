@@ -81,6 +81,12 @@ export interface UploadDriver {
   publish(ref: UploadRef, size: number, key: string): Promise<string>;
   /** Discards an upload. Idempotent. */
   abort(ref: UploadRef): Promise<void>;
+  /**
+   * Optional: every unfinished upload the backend holds, with the ref that aborts it and
+   * when it was last written (milliseconds since the epoch), for purging abandoned ones.
+   * Absent where the backend has its own expiry (S3 lifecycle rules).
+   */
+  list?(): AsyncIterable<{ id: string; ref: UploadRef; modified: number }>;
 }
 
 /** Bytes only. Keys come from the key mapper. */
