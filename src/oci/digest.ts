@@ -32,11 +32,6 @@ export function tryParseDigest(value: string): Digest | null {
   return { algorithm, hex, value };
 }
 
-/** True when `value` has the general digest grammar (`alg:encoded`), supported or not. */
-export function looksLikeDigest(value: string): boolean {
-  return DIGEST_SHAPE.test(value);
-}
-
 /** Parses `value`, throwing `DIGEST_INVALID` with a message that quotes it. */
 export function parseDigest(value: string | null | undefined): Digest {
   if (value === null || value === undefined || value === "") {

@@ -8,7 +8,7 @@
 import type { BlobDriver } from "../../drivers/blob/types.ts";
 import type { Check, MetadataStore, Mutation, Versioned } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
-import { type Digest, tryParseDigest } from "../oci/digest.ts";
+import { type Digest, parseDigest, tryParseDigest } from "../oci/digest.ts";
 import { type Descriptor, type ParsedManifest, parseManifest } from "../oci/manifest.ts";
 import { assertTag } from "../oci/names.ts";
 import { retryCommit } from "./atomic.ts";
@@ -53,6 +53,8 @@ export interface PutResult {
 const MAX_RECORD_ANNOTATIONS = 16_384;
 /** Tags one PUT may set (each is a commit check). */
 export const MAX_TAGS_PER_PUT = 50;
+/** Tags one commit of a delete by digest removes (each is a commit check). */
+const TAGS_PER_DELETE_COMMIT = 50;
 
 /** Manifests, tags and referrers. */
 export class Manifests {
@@ -66,7 +68,7 @@ export class Manifests {
 
   /** Resolves a tag or digest to the manifest `repo` has; `MANIFEST_UNKNOWN` if none. */
   async resolve(repo: string, reference: string): Promise<ResolvedManifest> {
-    const byDigest = tryParseDigest(reference);
+    const byDigest = referenceDigest(reference);
     let digest = byDigest;
     if (!digest) {
       assertTag(reference);
@@ -100,7 +102,7 @@ export class Manifests {
     contentType: string | null,
     extraTags: readonly string[],
   ): Promise<PutResult> {
-    const byDigest = tryParseDigest(reference);
+    const byDigest = referenceDigest(reference);
     const tags = [...new Set([...(byDigest ? [] : [assertTag(reference)]), ...extraTags])];
     tags.forEach(assertTag);
     if (tags.length > MAX_TAGS_PER_PUT) {
@@ -168,7 +170,7 @@ export class Manifests {
    * by tag (the tag alone).
    */
   async delete(repo: string, reference: string): Promise<void> {
-    const digest = tryParseDigest(reference);
+    const digest = referenceDigest(reference);
     if (!digest) {
       assertTag(reference);
       await retryCommit(`tag ${reference} of ${repo}`, async () => {
@@ -181,28 +183,42 @@ export class Manifests {
       });
       return;
     }
-    await retryCommit(`manifest ${digest.value} of ${repo}`, async () => {
-      const link = await this.store.get<ManifestRecord>(meta.manifest(repo, digest.value));
-      if (!link) throw unknownManifest(repo, reference);
-      const checks: Check[] = [{ key: link.key, version: link.version }];
-      const mutations: Mutation[] = [{ type: "delete", key: link.key }];
-      for await (const entry of this.store.list(meta.taggedAll(repo, digest.value))) {
-        const tag = entry.key[3];
-        const current = await this.store.get<{ digest: string }>(meta.tag(repo, tag));
-        if (current?.value.digest === digest.value) {
-          checks.push({ key: current.key, version: current.version });
-          mutations.push({ type: "delete", key: current.key });
+    // A commit has at most 100 checks (one per tag): a manifest with more tags loses them
+    // in batches first, and the manifest goes with the last batch.
+    let more = true;
+    while (more) {
+      more = await retryCommit(`manifest ${digest.value} of ${repo}`, async () => {
+        const link = await this.store.get<ManifestRecord>(meta.manifest(repo, digest.value));
+        if (!link) throw unknownManifest(repo, reference);
+        const checks: Check[] = [{ key: link.key, version: link.version }];
+        const mutations: Mutation[] = [];
+        let batchFull = false;
+        for await (const entry of this.store.list(meta.taggedAll(repo, digest.value))) {
+          if (mutations.length >= 2 * TAGS_PER_DELETE_COMMIT) {
+            batchFull = true;
+            break;
+          }
+          const tag = entry.key[3];
+          const current = await this.store.get<{ digest: string }>(meta.tag(repo, tag));
+          if (current?.value.digest === digest.value) {
+            checks.push({ key: current.key, version: current.version });
+            mutations.push({ type: "delete", key: current.key });
+          }
+          mutations.push({ type: "delete", key: entry.key });
         }
-        mutations.push({ type: "delete", key: entry.key });
-      }
-      if (link.value.subject) {
-        mutations.push({
-          type: "delete",
-          key: meta.referrer(repo, link.value.subject, digest.value),
-        });
-      }
-      return await this.store.commit(checks, mutations);
-    });
+        if (!batchFull) {
+          mutations.push({ type: "delete", key: link.key });
+          if (link.value.subject) {
+            mutations.push({
+              type: "delete",
+              key: meta.referrer(repo, link.value.subject, digest.value),
+            });
+          }
+        }
+        const done = await this.store.commit(checks, mutations);
+        return done === null ? null : batchFull;
+      });
+    }
   }
 
   /** Referrer descriptors of `subject` in `repo`, optionally of one artifact type. */
@@ -252,14 +268,30 @@ export class Manifests {
       parsed.manifests.map((d) => meta.manifest(repo, d.digest)),
     );
     parsed.manifests.forEach((d, i) => {
-      if (!children[i]) {
+      const child = children[i];
+      if (!child) {
         throw new RegistryError("MANIFEST_UNKNOWN", `Manifest ${d.digest} is unknown to ${repo}`, {
           status: 400,
           detail: { digest: d.digest },
         });
       }
+      if (child.value.size !== d.size) {
+        throw new RegistryError(
+          "MANIFEST_INVALID",
+          `Descriptor of ${d.digest} says ${d.size} bytes; the manifest has ${child.value.size}`,
+          { detail: { digest: d.digest, size: d.size, actual: child.value.size } },
+        );
+      }
     });
   }
+}
+
+/**
+ * The digest a reference names, or null for a tag. A tag cannot hold a colon, so anything
+ * with one is a digest, and a malformed one is `DIGEST_INVALID`, not `TAG_INVALID`.
+ */
+function referenceDigest(reference: string): Digest | null {
+  return reference.includes(":") ? parseDigest(reference) : null;
 }
 
 function unknownManifest(repo: string, reference: string): RegistryError {
