@@ -1,451 +1,376 @@
 /**
  * @module
  * Configuration: a YAML file in the shape of CNCF distribution's `config.yml` for the
- * parts that apply, `REGISTRY_*` environment overrides in distribution's naming, and
- * Berth-only settings under `berth:`. An invalid configuration throws
- * {@linkcode ConfigError} naming the setting; Berth never starts half-configured.
+ * parts that apply, `REGISTRY_*` environment overrides in distribution's naming
+ * (`src/config_env.ts`), and Berth-only settings under `berth:`. An invalid configuration
+ * throws {@linkcode ConfigError} naming the setting; Berth never starts half-configured.
+ *
+ * Keys distribution knows but Berth does not implement (`health`, `redis`, `storage.cache`,
+ * ...) are accepted and listed in {@linkcode Config.ignored}; a key neither knows is an
+ * error, so a typo such as `storage.delete.enabeld` cannot pass silently. `auth`,
+ * `notifications` and `proxy` are kept as written for their own modules to validate.
+ *
+ * Value forms: durations are Go-style strings (`30s`, `10m`, `168h`, `1h30m`; bare numbers
+ * are refused), sizes are whole numbers of bytes, booleans are `true`/`false`.
  */
 import { applyEnv } from "./config_env.ts";
-import { parseDuration } from "./duration.ts";
+import { ConfigError, isObject, Reader } from "./config_reader.ts";
+import { checkKeys, RAW, TOP_LEVEL } from "./config_schema.ts";
 
-/** Log levels. */
+export { ConfigError };
+
+/** Log levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** distribution's `storage.s3` settings. */
+/** distribution's `storage.s3` settings (AWS S3, R2, MinIO, Ceph ...). */
 export interface S3Config {
   region: string;
   bucket: string;
+  /** Endpoint of an S3-compatible service, `https://host` or a bare `host[:port]`. */
   regionendpoint?: string;
+  /** Default false (virtual-hosted buckets). */
   forcepathstyle: boolean;
+  /** Default: `AWS_ACCESS_KEY_ID`, with `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`. */
   accesskey?: string;
   secretkey?: string;
   sessiontoken?: string;
+  /** Key prefix without leading or trailing slashes; default "". */
   rootdirectory: string;
+  /** Multipart part size in bytes; default 10 MiB, at least 5 MiB. */
   chunksize: number;
+  /** https for an endpoint given without a scheme; default true. */
   secure: boolean;
 }
 
-/** The validated configuration. */
+/** The validated configuration. Durations are in milliseconds, sizes in bytes. */
 export interface Config {
-  log: { level: LogLevel; formatter: "json" | "text"; accesslog: { disabled: boolean } };
+  log: {
+    /** Default `info`. */
+    level: LogLevel;
+    /** Default `json`; distribution's `logstash` (JSON too) reads as `json`. */
+    formatter: "json" | "text";
+    /** One line per request unless `disabled`. */
+    accesslog: { disabled: boolean };
+  };
   http: {
+    /** `host:port` or `:port`; default `:5000`. */
     addr: string;
+    /** From `addr`; `0.0.0.0` for `:port`, brackets removed from an IPv6 address. */
     hostname: string;
     port: number;
+    /** External base URL (origin only), for absolute `Location` headers. */
     host?: string;
+    /** Signs upload state; generated and kept in the metadata store when absent. */
     secret?: string;
+    /** Headers added to every response. */
     headers: Record<string, string[]>;
   };
   storage: {
+    /** The one driver section present; none means `filesystem`. */
     driver: "filesystem" | "inmemory" | "s3";
+    /** Default root: `${berth.datadir}/blobs`. */
     filesystem: { rootdirectory: string };
+    /** Present only when `driver` is `s3`. */
     s3?: S3Config;
+    /** Default true in Berth; distribution's default is false. */
     delete: { enabled: boolean };
+    /** Default true: blobs are served by Berth, not redirected to the storage's URLs. */
     redirect: { disable: boolean };
     maintenance: {
+      /** Defaults as distribution's: enabled, age 168h, interval 24h, no dry run. */
       uploadpurging: { enabled: boolean; age: number; interval: number; dryrun: boolean };
     };
   };
+  /** The `auth:` section as written (validated by `src/auth/`). */
   auth?: Record<string, unknown>;
+  /** The `notifications:` section as written. */
   notifications?: Record<string, unknown>;
+  /** The `proxy:` section as written. */
   proxy?: Record<string, unknown>;
   berth: {
+    /** Default `./data`. */
     datadir: string;
+    /**
+     * Default `kv` at `${datadir}/metadata.kv`; `url` (KV Connect) replaces `path`;
+     * `memory` takes neither.
+     */
     metadata: { driver: "kv" | "memory"; path?: string; url?: string };
+    /** Largest manifest accepted; default 4 MiB. */
     manifests: { maxbytes: number };
-    uploads: { hashing: "auto" | "portable"; sessionttl: number; lease: number };
+    uploads: {
+      /** Default `auto`. */
+      hashing: "auto" | "portable";
+      /** Idle upload sessions expire after this; default 24h. */
+      sessionttl: number;
+      /** A crashed writer's hold on an upload runs out after this; default 15s. */
+      lease: number;
+    };
+    /** Names this process in logs; random when absent. */
     instanceid?: string;
   };
-  /** Keys of distribution's format that Berth accepts but does not implement (dotted). */
+  /**
+   * Settings Berth accepts but does not implement, as dotted paths (`storage.cache`), and
+   * `REGISTRY_*` variables naming no section, for a warning at start-up.
+   */
   ignored: string[];
 }
 
-/** An invalid setting. */
-export class ConfigError extends Error {
-  /** Dotted path of the setting, e.g. `http.addr`. */
-  readonly setting: string;
-  constructor(setting: string, message: string) {
-    super(`Invalid configuration: ${setting} ${message}`);
-    this.name = "ConfigError";
-    this.setting = setting;
-  }
-}
-
-/** How {@linkcode loadConfig} finds its inputs. */
+/** How {@linkcode loadConfig} finds its inputs (the process's own by default). */
 export interface LoadOptions {
+  /** Command-line arguments: `[serve] [<path>]` or `[serve] --config <path>`. */
   args?: string[];
+  /** Environment variables; default `Deno.env.toObject()`. */
   env?: Record<string, string | undefined>;
+  /** File reader; default `Deno.readTextFile`. */
   readTextFile?: (path: string) => Promise<string>;
 }
 
+type Env = Record<string, string | undefined>;
+
 const MIB = 1024 * 1024;
-/** Top-level sections of distribution's format that Berth ignores. */
-const IGNORED_TOP = [
-  "version",
-  "reporting",
-  "redis",
-  "health",
-  "validation",
-  "compatibility",
-  "middleware",
-  "catalog",
-  "loglevel",
-];
-/** Sections kept raw for their own modules to validate. */
-const RAW = ["auth", "notifications", "proxy"];
 
-type Doc = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Reads the config file named by the arguments or the environment, then validates. */
+/**
+ * Reads the configuration file named by the arguments (`serve <path>`, `<path>` or
+ * `--config <path>`) or by `REGISTRY_CONFIGURATION_PATH`, if any, and builds the
+ * configuration from it and the environment.
+ */
 export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const env = options.env ?? Deno.env.toObject();
-  const path = configPath(options.args ?? [], env);
-  let doc: unknown = {};
-  if (path) {
-    let text: string;
-    try {
-      text = await (options.readTextFile ?? Deno.readTextFile)(path);
-    } catch (err) {
-      throw new ConfigError("file", `"${path}" cannot be read: ${(err as Error).message}`);
-    }
-    // Loaded only when there is a file: a process configured from the environment alone
-    // (the edge) never pays for the YAML parser.
-    const { parse } = await import("yaml");
-    try {
-      doc = parse(text) ?? {};
-    } catch (err) {
-      throw new ConfigError("file", `"${path}" is not valid YAML: ${(err as Error).message}`);
-    }
+  const fromArgs = configPath(options.args ?? []);
+  const path = fromArgs ?? (env.REGISTRY_CONFIGURATION_PATH || undefined);
+  if (path === undefined) return buildConfig({}, env);
+  const setting = fromArgs === undefined ? "REGISTRY_CONFIGURATION_PATH" : "file";
+  let text: string;
+  try {
+    text = await (options.readTextFile ?? Deno.readTextFile)(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "does not exist" : "cannot be read";
+    throw new ConfigError(setting, `"${path}" ${why}: ${(err as Error).message}`);
   }
-  return buildConfig(doc, env);
+  // Loaded only when there is a file: a process configured from the environment alone
+  // (the edge) never pays for the YAML parser.
+  const { parse, YAMLError } = await import("yaml");
+  let doc: unknown;
+  try {
+    // Merge keys (`<<: *base`) as distribution's YAML library reads them.
+    doc = parse(text, { merge: true });
+  } catch (err) {
+    if (!(err instanceof YAMLError)) throw err;
+    // The parser's message carries the line and column and quotes the offending line.
+    throw new ConfigError(setting, `"${path}" is not valid YAML: ${err.message.trimEnd()}`);
+  }
+  return buildConfig(doc ?? {}, env);
 }
 
-/** `serve <path>`, `<path>`, `--config <path>`, or `REGISTRY_CONFIGURATION_PATH`. */
-function configPath(args: string[], env: Record<string, string | undefined>): string | undefined {
+/** The file path in `args`, distribution's `serve <path>` or Berth's `--config <path>`. */
+function configPath(args: string[]): string | undefined {
   const rest = args[0] === "serve" ? args.slice(1) : args;
-  const flag = rest.indexOf("--config");
-  if (flag >= 0) {
-    if (!rest[flag + 1]) throw new ConfigError("--config", "needs a file path");
-    return rest[flag + 1];
+  if (rest.length === 0) return undefined;
+  if (rest.length === 1 && rest[0].startsWith("--config=")) {
+    return rest[0].slice("--config=".length) || undefined;
   }
-  return rest.find((a) => !a.startsWith("-")) ?? (env.REGISTRY_CONFIGURATION_PATH || undefined);
+  if (rest.length === 1 && !rest[0].startsWith("-")) return rest[0];
+  if (rest.length === 2 && rest[0] === "--config" && !rest[1].startsWith("-")) return rest[1];
+  throw new ConfigError(
+    "args",
+    `must be "[serve] <path>" or "[serve] --config <path>", got "${args.join(" ")}"`,
+  );
 }
 
-/** Builds a validated configuration from a parsed YAML document and the environment. */
-export function buildConfig(doc: unknown, env: Record<string, string | undefined> = {}): Config {
-  if (!isObject(doc)) throw new ConfigError("file", "must be a YAML mapping");
-  const d = applyEnv(structuredClone(doc), env);
-  const ignored: string[] = [];
-  for (const key of Object.keys(d)) {
-    if (IGNORED_TOP.includes(key)) {
-      if (key !== "version") ignored.push(key);
-    } else if (!["log", "http", "storage", "berth", ...RAW].includes(key)) {
-      throw new ConfigError(key, "is not a known setting");
-    }
+/**
+ * Builds a validated configuration from a parsed YAML document (`{}` for none) and the
+ * environment's `REGISTRY_*` and `AWS_*` variables. Pure: no I/O, `doc` is not modified.
+ */
+export function buildConfig(doc: unknown, env: Env = {}): Config {
+  if (!isObject(doc)) {
+    throw new ConfigError("file", `must be a YAML mapping, got ${JSON.stringify(doc)}`);
   }
-  const v = new Reader(d);
-  v.known("log", ["level", "formatter", "fields", "hooks", "accesslog"]);
-  v.known("log.accesslog", ["disabled"]);
-  for (const key of ["fields", "hooks"]) {
-    if (v.get(`log.${key}`) !== undefined) ignored.push(`log.${key}`);
-  }
-  const datadir = v.str("berth.datadir") ?? "./data";
+  const d = structuredClone(doc);
+  const { origins, skipped } = applyEnv(d, env, TOP_LEVEL);
+  const r: Reader = new Reader(d, origins);
+  const ignored = checkKeys(r);
+  ignored.push(...skipped);
+  const datadir = (r.text("berth.datadir") ?? "./data").replace(/(.)\/+$/, "$1");
   const config: Config = {
     log: {
-      level: v.oneOf("log.level", ["debug", "info", "warn", "error"]) ?? "info",
-      formatter: mapFormatter(v.str("log.formatter")),
-      accesslog: { disabled: v.bool("log.accesslog.disabled") ?? false },
+      level: r.oneOf("log.level", ["debug", "info", "warn", "error"]) ?? "info",
+      formatter: r.oneOf("log.formatter", ["json", "text", "logstash"]) === "text"
+        ? "text"
+        : "json",
+      accesslog: { disabled: r.bool("log.accesslog.disabled") ?? false },
     },
-    http: readHttp(v, ignored),
-    storage: readStorage(v, env, datadir, ignored),
+    http: readHttp(r),
+    storage: readStorage(r, env, datadir),
     berth: {
       datadir,
-      metadata: readMetadata(v, datadir),
-      manifests: { maxbytes: v.int("berth.manifests.maxbytes", 1) ?? 4 * MIB },
+      metadata: readMetadata(r, datadir),
+      manifests: { maxbytes: r.int("berth.manifests.maxbytes", 1) ?? 4 * MIB },
       uploads: {
-        hashing: v.oneOf("berth.uploads.hashing", ["auto", "portable"]) ?? "auto",
-        sessionttl: v.duration("berth.uploads.sessionttl") ?? 24 * 3600_000,
-        lease: v.duration("berth.uploads.lease") ?? 15_000,
+        hashing: r.oneOf("berth.uploads.hashing", ["auto", "portable"]) ?? "auto",
+        sessionttl: r.duration("berth.uploads.sessionttl") ?? 24 * 3600_000,
+        lease: r.duration("berth.uploads.lease") ?? 15_000,
       },
-      instanceid: v.str("berth.instanceid"),
+      instanceid: r.text("berth.instanceid"),
     },
     ignored,
   };
   for (const key of RAW) {
-    if (d[key] === undefined || d[key] === null) continue;
-    if (!isObject(d[key])) throw new ConfigError(key, "must be a mapping");
-    (config as unknown as Doc)[key] = d[key];
+    const value = r.get(key);
+    if (value === undefined) continue;
+    if (!isObject(value)) r.fail(key, `must be a mapping, got ${JSON.stringify(value)}`);
+    config[key as "auth"] = value;
   }
-  v.rejectUnknown(["log", "http", "storage", "berth"]);
   return config;
 }
 
-function mapFormatter(value: string | undefined): "json" | "text" {
-  if (value === undefined || value === "json") return "json";
-  if (value === "text" || value === "logstash") return "text";
-  throw new ConfigError("log.formatter", `must be "json" or "text", got "${value}"`);
-}
-
-function readHttp(v: Reader, ignored: string[]): Config["http"] {
-  const addr = v.str("http.addr") ?? ":5000";
-  const m = /^(.*):(\d{1,5})$/.exec(addr);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new ConfigError("http.addr", `must be "host:port" or ":port", got "${addr}"`);
-  }
-  const hostname = m[1] === "" ? "0.0.0.0" : m[1].replace(/^\[(.*)\]$/, "$1");
-  const host = v.str("http.host");
-  if (host !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(host);
-    } catch { /* reported below */ }
-    if (
-      !url || !/^https?:$/.test(url.protocol) || (url.pathname !== "/" && url.pathname !== "") ||
-      url.search
-    ) {
-      throw new ConfigError("http.host", `must be an http(s) URL without a path, got "${host}"`);
-    }
-  }
-  if (v.get("http.tls") !== undefined) {
-    throw new ConfigError(
+function readHttp(r: Reader): Config["http"] {
+  if (r.get("http.tls") !== undefined) {
+    r.fail(
       "http.tls",
-      "is not supported: Berth does not terminate TLS; run it behind a proxy or a platform that does",
+      "is not supported: Berth does not terminate TLS; put a proxy in front of it " +
+        "(or run it on a platform that terminates TLS)",
     );
   }
-  for (const key of ["net", "prefix", "relativeurls", "draintimeout", "debug", "http2", "h2c"]) {
-    if (v.get(`http.${key}`) !== undefined) ignored.push(`http.${key}`);
+  const addr = r.str("http.addr") ?? ":5000";
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):(\d{1,5})$/.exec(addr);
+  if (!m || Number(m[2]) > 65535) {
+    r.fail("http.addr", `must be "host:port" or ":port", got "${addr}"`);
   }
-  const headers: Record<string, string[]> = {};
-  const raw = v.get("http.headers");
-  if (raw !== undefined) {
-    if (!isObject(raw)) throw new ConfigError("http.headers", "must be a mapping of header lists");
-    for (const [name, values] of Object.entries(raw)) {
-      const list = Array.isArray(values) ? values : [values];
-      if (list.some((x) => typeof x !== "string")) {
-        throw new ConfigError(`http.headers.${name}`, "must be a list of strings");
-      }
-      headers[name] = list as string[];
-    }
-  }
-  v.known("http", [
-    "addr",
-    "host",
-    "secret",
-    "headers",
-    "tls",
-    "net",
-    "prefix",
-    "relativeurls",
-    "draintimeout",
-    "debug",
-    "http2",
-    "h2c",
-  ]);
-  return { addr, hostname, port, host, secret: v.str("http.secret"), headers };
+  const host = r.str("http.host");
+  return {
+    addr,
+    hostname: m[1] === "" ? "0.0.0.0" : m[1].replace(/^\[(.*)\]$/, "$1"),
+    port: Number(m[2]),
+    host: host === undefined ? undefined : baseUrl(r, host),
+    secret: r.text("http.secret"),
+    headers: readHeaders(r),
+  };
 }
 
-function readStorage(
-  v: Reader,
-  env: Record<string, string | undefined>,
-  datadir: string,
-  ignored: string[],
-): Config["storage"] {
-  const drivers = ["filesystem", "inmemory", "s3"].filter((k) =>
-    v.get(`storage.${k}`) !== undefined
-  );
+/** The origin of `http.host`, which must be an http(s) URL with nothing after the host. */
+function baseUrl(r: Reader, host: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(host);
+  } catch { /* reported below */ }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    return r.fail("http.host", `must be an http(s) URL, got "${host}"`);
+  }
+  if (url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+    return r.fail("http.host", `must be an http(s) URL without a path or query, got "${host}"`);
+  }
+  return url.origin;
+}
+
+function readHeaders(r: Reader): Record<string, string[]> {
+  const raw = r.get("http.headers");
+  if (raw === undefined) return {};
+  if (!isObject(raw)) {
+    return r.fail("http.headers", `must be a mapping of header lists, got ${JSON.stringify(raw)}`);
+  }
+  const headers: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(raw)) {
+    const setting = `http.headers.${name}`;
+    if (!/^[!#$%&'*+.^`|~\w-]+$/.test(name)) r.fail(setting, `is not a header name`);
+    // From the environment, distribution's `[a, b]` list notation; else one value.
+    const list = Array.isArray(values)
+      ? values
+      : typeof values === "string" && r.origin(setting) && /^\[.*\]$/.test(values.trim())
+      ? values.trim().slice(1, -1).split(",").map((v) => v.trim().replace(/^(["'])(.*)\1$/, "$2"))
+      : [values];
+    if (list.some((v) => typeof v !== "string")) {
+      r.fail(setting, `must be a list of strings, got ${JSON.stringify(values)}`);
+    }
+    headers[name] = list as string[];
+  }
+  return headers;
+}
+
+function readStorage(r: Reader, env: Env, datadir: string): Config["storage"] {
+  // Presence selects, even empty: distribution's files write `inmemory:` with no value.
+  const drivers = (["filesystem", "inmemory", "s3"] as const).filter((k) => r.has(`storage.${k}`));
   if (drivers.length > 1) {
-    throw new ConfigError("storage", `must configure one driver, got ${drivers.join(" and ")}`);
+    r.fail(
+      "storage",
+      `must configure one driver, got ${drivers.join(" and ")} (REGISTRY_STORAGE picks one)`,
+    );
   }
-  const driver = (drivers[0] ?? "filesystem") as Config["storage"]["driver"];
-  for (const key of ["cache", "tag"]) {
-    if (v.get(`storage.${key}`) !== undefined) ignored.push(`storage.${key}`);
+  if (r.bool("storage.maintenance.readonly.enabled")) {
+    r.fail("storage.maintenance.readonly.enabled", "is not supported: Berth has no read-only mode");
   }
-  const storage: Config["storage"] = {
+  const driver = drivers[0] ?? "filesystem";
+  const purging = "storage.maintenance.uploadpurging";
+  return {
     driver,
-    filesystem: { rootdirectory: v.str("storage.filesystem.rootdirectory") ?? `${datadir}/blobs` },
-    delete: { enabled: v.bool("storage.delete.enabled") ?? true },
-    redirect: { disable: v.bool("storage.redirect.disable") ?? true },
+    filesystem: { rootdirectory: r.text("storage.filesystem.rootdirectory") ?? `${datadir}/blobs` },
+    ...(driver === "s3" ? { s3: readS3(r, env) } : {}),
+    delete: { enabled: r.bool("storage.delete.enabled") ?? true },
+    redirect: { disable: r.bool("storage.redirect.disable") ?? true },
     maintenance: {
       uploadpurging: {
-        enabled: v.bool("storage.maintenance.uploadpurging.enabled") ?? true,
-        age: v.duration("storage.maintenance.uploadpurging.age") ?? 168 * 3600_000,
-        interval: v.duration("storage.maintenance.uploadpurging.interval") ?? 24 * 3600_000,
-        dryrun: v.bool("storage.maintenance.uploadpurging.dryrun") ?? false,
+        enabled: r.bool(`${purging}.enabled`) ?? true,
+        age: r.duration(`${purging}.age`) ?? 168 * 3600_000,
+        interval: r.duration(`${purging}.interval`) ?? 24 * 3600_000,
+        dryrun: r.bool(`${purging}.dryrun`) ?? false,
       },
     },
   };
-  if (driver === "s3") storage.s3 = readS3(v, env);
-  v.known("storage", [
-    "filesystem",
-    "inmemory",
-    "s3",
-    "delete",
-    "redirect",
-    "maintenance",
-    "cache",
-    "tag",
-  ]);
-  v.known("storage.filesystem", ["rootdirectory", "maxthreads"]);
-  v.known("storage.delete", ["enabled"]);
-  v.known("storage.redirect", ["disable"]);
-  v.known("storage.maintenance", ["uploadpurging", "readonly"]);
-  v.known("storage.maintenance.uploadpurging", ["enabled", "age", "interval", "dryrun"]);
-  return storage;
 }
 
-function readS3(v: Reader, env: Record<string, string | undefined>): S3Config {
-  const region = v.str("storage.s3.region");
-  const bucket = v.str("storage.s3.bucket");
-  if (!region) throw new ConfigError("storage.s3.region", "is required");
-  if (!bucket) throw new ConfigError("storage.s3.bucket", "is required");
-  const chunksize = v.int("storage.s3.chunksize", 5 * MIB) ?? 10 * MIB;
-  const endpoint = v.str("storage.s3.regionendpoint");
-  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new ConfigError("storage.s3.regionendpoint", `must be an http(s) URL, got "${endpoint}"`);
+function readS3(r: Reader, env: Env): S3Config {
+  const s3 = (key: string) => `storage.s3.${key}`;
+  const region = r.text(s3("region")) ?? r.fail(s3("region"), "is required for the s3 driver");
+  const bucket = r.text(s3("bucket")) ?? r.fail(s3("bucket"), "is required for the s3 driver");
+  const endpoint = r.text(s3("regionendpoint"));
+  if (endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`);
+    } catch { /* reported below */ }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      r.fail(s3("regionendpoint"), `must be an http(s) URL or a host, got "${endpoint}"`);
+    }
   }
-  v.known("storage.s3", [
-    "region",
-    "bucket",
-    "regionendpoint",
-    "forcepathstyle",
-    "accesskey",
-    "secretkey",
-    "sessiontoken",
-    "rootdirectory",
-    "chunksize",
-    "secure",
-    "v4auth",
-    "encrypt",
-    "keyid",
-    "skipverify",
-    "storageclass",
-    "multipartcopychunksize",
-    "multipartcopymaxconcurrency",
-    "multipartcopythresholdsize",
-    "useragent",
-    "usedualstack",
-    "objectacl",
-    "loglevel",
-  ]);
+  // Keys come as a set: from the configuration, or else all from the AWS_* variables.
+  let accesskey = r.text(s3("accesskey"));
+  let secretkey = r.text(s3("secretkey"));
+  let sessiontoken = r.text(s3("sessiontoken"));
+  if (accesskey === undefined && secretkey === undefined) {
+    accesskey = env.AWS_ACCESS_KEY_ID || undefined;
+    secretkey = env.AWS_SECRET_ACCESS_KEY || undefined;
+    sessiontoken ??= env.AWS_SESSION_TOKEN || undefined;
+  }
+  if ((accesskey === undefined) !== (secretkey === undefined)) {
+    const missing = accesskey === undefined ? "accesskey" : "secretkey";
+    r.fail(s3(missing), `is required with ${missing === "accesskey" ? "secretkey" : "accesskey"}`);
+  }
   return {
     region,
     bucket,
     regionendpoint: endpoint,
-    forcepathstyle: v.bool("storage.s3.forcepathstyle") ?? false,
-    accesskey: v.str("storage.s3.accesskey") ?? env.AWS_ACCESS_KEY_ID,
-    secretkey: v.str("storage.s3.secretkey") ?? env.AWS_SECRET_ACCESS_KEY,
-    sessiontoken: v.str("storage.s3.sessiontoken") ?? env.AWS_SESSION_TOKEN,
-    rootdirectory: (v.str("storage.s3.rootdirectory") ?? "").replace(/^\/+|\/+$/g, ""),
-    chunksize,
-    secure: v.bool("storage.s3.secure") ?? true,
+    forcepathstyle: r.bool(s3("forcepathstyle")) ?? false,
+    accesskey,
+    secretkey,
+    sessiontoken,
+    rootdirectory: (r.str(s3("rootdirectory")) ?? "").replace(/^\/+|\/+$/g, ""),
+    chunksize: r.int(s3("chunksize"), 5 * MIB, 5 * 1024 * MIB) ?? 10 * MIB,
+    secure: r.bool(s3("secure")) ?? true,
   };
 }
 
-function readMetadata(v: Reader, datadir: string): Config["berth"]["metadata"] {
-  const driver = v.oneOf("berth.metadata.driver", ["kv", "memory"]) ?? "kv";
-  const path = v.str("berth.metadata.path");
-  const url = v.str("berth.metadata.url");
-  if (driver === "memory" && (path || url)) {
-    throw new ConfigError("berth.metadata", "driver memory takes neither path nor url");
+function readMetadata(r: Reader, datadir: string): Config["berth"]["metadata"] {
+  const driver = r.oneOf("berth.metadata.driver", ["kv", "memory"]) ?? "kv";
+  const path = r.text("berth.metadata.path");
+  const url = r.text("berth.metadata.url");
+  if (driver === "memory" && (path !== undefined || url !== undefined)) {
+    r.fail("berth.metadata", `driver "memory" takes neither path nor url`);
   }
-  if (path && url) throw new ConfigError("berth.metadata", "takes path or url, not both");
-  if (url && !/^https?:\/\//.test(url)) {
-    throw new ConfigError("berth.metadata.url", `must be an http(s) KV Connect URL, got "${url}"`);
+  if (path !== undefined && url !== undefined) {
+    r.fail("berth.metadata", `takes path or url, not both (path "${path}", url "${url}")`);
   }
-  v.known("berth", ["datadir", "metadata", "manifests", "uploads", "instanceid"]);
-  v.known("berth.metadata", ["driver", "path", "url"]);
-  v.known("berth.manifests", ["maxbytes"]);
-  v.known("berth.uploads", ["hashing", "sessionttl", "lease"]);
+  if (url !== undefined && !/^https?:\/\/[^/?#]+/.test(url)) {
+    r.fail("berth.metadata.url", `must be an http(s) KV Connect URL, got "${url}"`);
+  }
   if (driver === "memory") return { driver };
-  return url ? { driver, url } : { driver, path: path ?? `${datadir}/metadata.kv` };
-}
-
-/** Typed reads of dotted paths, recording which sections' keys are known. */
-class Reader {
-  readonly #known = new Map<string, string[]>();
-  constructor(private readonly doc: Doc) {}
-
-  get(path: string): unknown {
-    let at: unknown = this.doc;
-    for (const part of path.split(".")) {
-      if (!isObject(at)) return undefined;
-      at = at[part];
-    }
-    return at === null ? undefined : at;
-  }
-  str(path: string): string | undefined {
-    const value = this.get(path);
-    if (value === undefined) return undefined;
-    if (typeof value === "number" || typeof value === "boolean") return String(value);
-    if (typeof value !== "string") {
-      throw new ConfigError(path, `must be a string, got ${JSON.stringify(value)}`);
-    }
-    return value;
-  }
-  bool(path: string): boolean | undefined {
-    const value = this.get(path);
-    if (value === undefined || typeof value === "boolean") return value as boolean | undefined;
-    if (value === "true") return true;
-    if (value === "false") return false;
-    throw new ConfigError(path, `must be true or false, got ${JSON.stringify(value)}`);
-  }
-  int(path: string, min = 0): number | undefined {
-    const value = this.get(path);
-    if (value === undefined) return undefined;
-    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min) {
-      throw new ConfigError(
-        path,
-        `must be an integer of at least ${min}, got ${JSON.stringify(value)}`,
-      );
-    }
-    return n;
-  }
-  duration(path: string): number | undefined {
-    const value = this.get(path);
-    if (value === undefined) return undefined;
-    const ms = typeof value === "string" ? parseDuration(value) : null;
-    if (ms === null) {
-      throw new ConfigError(
-        path,
-        `must be a duration such as "30s", "10m" or "24h", got ${JSON.stringify(value)}`,
-      );
-    }
-    return ms;
-  }
-  oneOf<T extends string>(path: string, choices: readonly T[]): T | undefined {
-    const value = this.str(path);
-    if (value === undefined) return undefined;
-    if (!choices.includes(value as T)) {
-      throw new ConfigError(path, `must be one of ${choices.join(", ")}, got "${value}"`);
-    }
-    return value as T;
-  }
-  /** Declares the keys a section may hold. */
-  known(section: string, keys: string[]): void {
-    this.#known.set(section, keys);
-  }
-  /** Throws on keys no section declared (typos must not pass silently). */
-  rejectUnknown(roots: string[]): void {
-    const walk = (path: string) => {
-      const value = this.get(path);
-      const keys = this.#known.get(path);
-      if (!isObject(value)) {
-        if (value !== undefined && keys && keys.length) {
-          throw new ConfigError(path, "must be a mapping");
-        }
-        return;
-      }
-      if (!keys) return;
-      for (const key of Object.keys(value)) {
-        const child = `${path}.${key}`;
-        if (!keys.includes(key)) throw new ConfigError(child, "is not a known setting");
-        walk(child);
-      }
-    };
-    roots.forEach(walk);
-  }
+  return url !== undefined ? { driver, url } : { driver, path: path ?? `${datadir}/metadata.kv` };
 }

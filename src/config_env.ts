@@ -1,48 +1,107 @@
 /**
  * @module
- * `REGISTRY_*` environment overrides in distribution's naming: the rest of the variable
- * name, split on `_` and lowercased, is the path of the setting
- * (`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY` sets `storage.filesystem.rootdirectory`).
- * A variable naming a driver section (`REGISTRY_STORAGE=s3`) selects that driver.
+ * `REGISTRY_*` environment overrides in distribution's naming: the rest of the variable's
+ * name, split on `_`, is the path of the setting (`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY`
+ * sets `storage.filesystem.rootdirectory`). As in distribution:
+ *
+ * - a part matches an existing key in any case (`REGISTRY_HTTP_HEADERS_X-FRAME-OPTIONS`
+ *   replaces `X-Frame-Options`), and names a new key in lower case;
+ * - a numeric part indexes a list, or appends to it when it equals the list's length;
+ * - a variable naming a selecting section (`REGISTRY_STORAGE=s3`, `REGISTRY_AUTH=htpasswd`)
+ *   picks that mechanism and removes the section's other mechanisms. Unlike distribution,
+ *   the rest of the section (`storage.delete`, `auth.policy`) and the chosen mechanism's
+ *   own settings are kept.
+ *
+ * Values stay strings; `src/config.ts` converts them where it reads them. Variables whose
+ * first part names no section are not settings (Kubernetes injects `REGISTRY_SERVICE_HOST`
+ * for a service called `registry`): they are returned, not applied.
  */
+import { ConfigError, type Doc, isObject } from "./config_reader.ts";
 
-type Doc = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Sections whose value names one of their children (distribution's driver selection). */
+/** Selecting sections and the mechanisms a selection replaces. */
 const SELECTORS: Record<string, string[]> = {
-  storage: ["filesystem", "inmemory", "s3"],
+  storage: ["filesystem", "inmemory", "s3", "azure", "gcs", "swift", "oss"],
+  auth: ["htpasswd", "token", "builtin", "silly"],
 };
 
-/** Applies the `REGISTRY_*` variables of `env` to `doc` (mutated and returned). */
-export function applyEnv(doc: Doc, env: Record<string, string | undefined>): Doc {
-  const vars = Object.entries(env)
-    .filter(([k, v]) =>
-      k.startsWith("REGISTRY_") && k !== "REGISTRY_CONFIGURATION_PATH" && v !== undefined
-    );
-  const selected: [string, string][] = [];
-  for (const [name, value] of vars) {
-    const path = name.slice("REGISTRY_".length).toLowerCase().split("_").filter(Boolean);
-    if (path.length === 0) continue;
-    if (path.length === 1 && SELECTORS[path[0]]) {
-      selected.push([path[0], value!]);
+/**
+ * Variables with the prefix that are not Berth's: the file path itself, and the
+ * credentials file podman, skopeo and buildah read (containers-auth.json(5)).
+ */
+const NOT_SETTINGS = ["REGISTRY_CONFIGURATION_PATH", "REGISTRY_AUTH_FILE"];
+
+/** What {@linkcode applyEnv} did. */
+export interface EnvResult {
+  /** Dotted path of each value set, to the variable that set it. */
+  origins: Map<string, string>;
+  /** Variables that name no section of `sections`, left unapplied. */
+  skipped: string[];
+}
+
+/**
+ * Applies the `REGISTRY_*` variables of `env` to `doc`, which is mutated. `sections` are
+ * the top-level keys a variable may address.
+ */
+export function applyEnv(
+  doc: Doc,
+  env: Record<string, string | undefined>,
+  sections: readonly string[],
+): EnvResult {
+  const origins = new Map<string, string>();
+  const skipped: string[] = [];
+  const selections: [string, string, string][] = [];
+  // Sorted like distribution, so the outcome does not depend on the environment's order.
+  const names = Object.keys(env).filter((k) =>
+    k.startsWith("REGISTRY_") && !NOT_SETTINGS.includes(k) && env[k] !== undefined
+  ).sort();
+  for (const name of names) {
+    const value = env[name]!;
+    const parts = name.slice("REGISTRY_".length).split("_");
+    if (parts.some((p) => p === "") || !sections.includes(parts[0].toLowerCase())) {
+      skipped.push(name);
       continue;
     }
-    let at = doc;
-    for (const part of path.slice(0, -1)) {
-      if (!isObject(at[part])) at[part] = {};
-      at = at[part] as Doc;
+    const section = parts[0].toLowerCase();
+    if (parts.length === 1 && SELECTORS[section]) {
+      selections.push([section, value, name]);
+      continue;
     }
-    at[path[path.length - 1]] = value;
+    let at: Doc | unknown[] = doc;
+    const path: string[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const key = keyIn(at, parts[i], [...path, parts[i]].join("."), name);
+      path.push(String(key));
+      if (i === parts.length - 1) {
+        (at as Doc)[key] = value;
+      } else {
+        const next = (at as Doc)[key];
+        if (!isObject(next) && !Array.isArray(next)) (at as Doc)[key] = {};
+        at = (at as Doc)[key] as Doc | unknown[];
+      }
+    }
+    origins.set(path.join("."), name);
   }
-  // A selector (REGISTRY_STORAGE=s3) wins over every other driver section, whether it
-  // came from the file or from other variables.
-  for (const [section, choice] of selected) {
+  // Applied last, so REGISTRY_STORAGE=s3 wins over a filesystem section from the file and
+  // keeps REGISTRY_STORAGE_S3_* whatever the order.
+  for (const [section, choice, name] of selections) {
     const node = isObject(doc[section]) ? doc[section] as Doc : {};
     for (const other of SELECTORS[section]) if (other !== choice) delete node[other];
     if (!isObject(node[choice])) node[choice] = {};
     doc[section] = node;
+    origins.set(`${section}.${choice}`, name);
   }
-  return doc;
+  return { origins, skipped };
+}
+
+/** The key `part` addresses in `at`: an existing key in any case, a list index, or new. */
+function keyIn(at: Doc | unknown[], part: string, path: string, name: string): string | number {
+  if (Array.isArray(at)) {
+    const index = /^\d+$/.test(part) ? Number(part) : NaN;
+    if (!(index <= at.length)) {
+      throw new ConfigError(path, `must index the list (0 to ${at.length}), got "${part}"`, name);
+    }
+    return index;
+  }
+  return Object.keys(at).find((k) => k.toUpperCase() === part.toUpperCase()) ??
+    part.toLowerCase();
 }
