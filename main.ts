@@ -19,7 +19,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const runtime = await createRuntime(config);
+  let runtime;
+  try {
+    runtime = await createRuntime(config);
+  } catch (err) {
+    // Settings checked while opening drivers and auth stop start-up the same way.
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      Deno.exit(2);
+    }
+    throw err;
+  }
   const { logger } = runtime.deps;
   if (config.ignored.length) {
     logger.warn("configuration keys Berth ignores", { keys: config.ignored });

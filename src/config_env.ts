@@ -21,7 +21,8 @@ import { ConfigError, type Doc, isObject } from "./config_reader.ts";
 /** Selecting sections and the mechanisms a selection replaces. */
 const SELECTORS: Record<string, string[]> = {
   storage: ["filesystem", "inmemory", "s3", "azure", "gcs", "swift", "oss"],
-  auth: ["htpasswd", "token", "builtin", "silly"],
+  // `builtin` is not listed: it is used together with htpasswd, not instead of it.
+  auth: ["htpasswd", "token", "silly"],
 };
 
 /**

@@ -1,13 +1,22 @@
 /**
  * @module
  * Repository name patterns of the access policy: `*` matches within one path segment,
- * `**` across segments (`team/**` matches `team/a` and `team/a/b`).
+ * `**` across segments. `team/**` matches `team` itself, `team/a` and `team/a/b`;
+ * `team/*` matches `team/a` only; `**` alone matches every repository.
  */
 
-/** Throws on a pattern that cannot match a repository name. */
+/**
+ * Compiles `pattern`; throws on one that could never match a repository name (characters
+ * names cannot hold, empty segments, `***`), so a typo cannot silently grant nothing.
+ */
 export function compileGlob(pattern: string): RegExp {
-  if (!/^[a-z0-9._*/-]+$/.test(pattern) || pattern.includes("***")) {
-    throw new Error(`"${pattern}" is not a repository pattern (use a-z 0-9 . _ - / * **)`);
+  if (
+    !/^[a-z0-9._*/-]+$/.test(pattern) || pattern.includes("***") ||
+    pattern.split("/").some((segment) => segment === "")
+  ) {
+    throw new Error(
+      `"${pattern}" is not a repository pattern (segments of a-z 0-9 . _ - * ** between slashes)`,
+    );
   }
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
@@ -23,7 +32,7 @@ export function compileGlob(pattern: string): RegExp {
     } else if (c === "*") {
       re += "[^/]*";
     } else {
-      re += c.replace(/[.]/g, "\\.");
+      re += c === "." ? "\\." : c;
     }
   }
   return new RegExp(`^${re}$`);

@@ -5,9 +5,10 @@
  * actions; a caller's rights on a repository are the union of the rules that match.
  * Without a policy, signed-in users may do everything and anonymous callers nothing.
  */
-import type { Action } from "../access.ts";
+import type { Action, Scope } from "../access.ts";
 import { ConfigError } from "../config.ts";
 import { compileGlob } from "./glob.ts";
+import type { AccessEntry } from "./scope.ts";
 
 /** Who a rule or the catalog permission applies to. */
 interface Who {
@@ -37,7 +38,8 @@ function strings(value: unknown, setting: string): string[] {
 }
 
 function flag(value: unknown, setting: string): boolean {
-  if (value === undefined) return false;
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
   if (typeof value !== "boolean") throw new ConfigError(setting, "must be true or false");
   return value;
 }
@@ -121,23 +123,35 @@ export class Policy {
       if (!actions.length) throw new ConfigError(`${at}.actions`, "must not be empty");
       return { ...who(r, at, groups), repositories, actions: actions as Action[] };
     });
+    let catalog: Who | null = null;
+    if (doc.catalog !== undefined) {
+      if (!isObject(doc.catalog)) throw new ConfigError("auth.policy.catalog", "must be a mapping");
+      for (const key of Object.keys(doc.catalog)) {
+        if (!["users", "groups", "authenticated", "anonymous"].includes(key)) {
+          throw new ConfigError(`auth.policy.catalog.${key}`, "is not a known setting");
+        }
+      }
+      catalog = who(doc.catalog, "auth.policy.catalog", groups);
+    }
     if (users) {
-      for (const [i, r] of rules.entries()) {
-        for (const u of r.users) {
-          if (!users.has(u)) {
-            throw new ConfigError(`auth.policy.rules[${i}].users`, `names unknown user "${u}"`);
-          }
+      // A name that is not a user is a typo that would silently grant nothing.
+      const named: [string, Iterable<string>][] = [
+        ...[...groups].map(([g, m]): [string, Iterable<string>] => [`auth.policy.groups.${g}`, m]),
+        ...rules.map((
+          r,
+          i,
+        ): [string, Iterable<string>] => [`auth.policy.rules[${i}].users`, r.users]),
+        ["auth.policy.catalog.users", catalog?.users ?? []],
+      ];
+      for (const [setting, names] of named) {
+        for (const u of names) {
+          if (!users.has(u)) throw new ConfigError(setting, `names unknown user "${u}"`);
         }
       }
     }
     const memberOf = new Map<string, Set<string>>();
     for (const [g, members] of groups) {
       for (const m of members) (memberOf.get(m) ?? memberOf.set(m, new Set()).get(m)!).add(g);
-    }
-    let catalog: Who | null = null;
-    if (doc.catalog !== undefined) {
-      if (!isObject(doc.catalog)) throw new ConfigError("auth.policy.catalog", "must be a mapping");
-      catalog = who(doc.catalog, "auth.policy.catalog", groups);
     }
     return new Policy(rules, memberOf, catalog);
   }
@@ -163,9 +177,41 @@ export class Policy {
     return out;
   }
 
+  /** Whether `subject` may do `action` on `name` (`*`: every action). */
+  can(subject: string | null, name: string, action: Action): boolean {
+    const allowed = this.actions(subject, name);
+    return action === "*" ? ALL.every((a) => allowed.has(a)) : allowed.has(action);
+  }
+
   /** Whether `subject` may list the catalog (default: any signed-in user). */
   canListCatalog(subject: string | null): boolean {
     if (this.catalog === null) return subject !== null;
     return this.#applies(this.catalog, subject);
+  }
+
+  /**
+   * The token grants for `scopes` asked by `subject`: what was asked intersected with
+   * what the policy allows (`*` asked gets `*` when everything is allowed, else what is).
+   * Scopes nothing is granted for are left out.
+   */
+  grant(subject: string | null, scopes: readonly Scope[]): AccessEntry[] {
+    const out: AccessEntry[] = [];
+    for (const s of scopes) {
+      if (s.type === "registry") {
+        if (s.name === "catalog" && this.canListCatalog(subject)) {
+          out.push({ type: "registry", name: "catalog", actions: ["*"] });
+        }
+        continue;
+      }
+      const allowed = this.actions(subject, s.name);
+      let actions: string[];
+      if (s.actions.includes("*")) {
+        actions = ALL.every((a) => allowed.has(a)) ? ["*"] : ALL.filter((a) => allowed.has(a));
+      } else {
+        actions = [...new Set(s.actions)].filter((a) => allowed.has(a));
+      }
+      if (actions.length) out.push({ type: "repository", name: s.name, actions });
+    }
+    return out;
   }
 }

@@ -16,7 +16,8 @@ export interface AccessEntry {
 
 /**
  * Parses `type:name:actions` (the name may itself hold colons, e.g. a host with a port).
- * Unknown actions are dropped; null when the scope is malformed.
+ * Unknown actions are dropped; null when the scope is malformed or the name holds
+ * characters no repository name has (they would only end up in logs).
  */
 export function parseScope(text: string): Scope | null {
   const first = text.indexOf(":");
@@ -26,7 +27,8 @@ export function parseScope(text: string): Scope | null {
   if (type !== "repository" && type !== "registry") return null;
   const name = text.slice(first + 1, last);
   const actions = text.slice(last + 1).split(",").filter((a) => ACTIONS.has(a)) as Action[];
-  if (!name) return null;
+  // Repository names (with a registry host and port, as some clients send them) only.
+  if (!/^[A-Za-z0-9._/:-]+$/.test(name)) return null;
   return { type, name, actions };
 }
 
@@ -37,7 +39,7 @@ export function parseScopes(values: string[]): Scope[] {
 }
 
 /** `repository:a/b:pull,push` */
-export function formatScope(scope: Scope): string {
+export function formatScope(scope: Scope | AccessEntry): string {
   return `${scope.type}:${scope.name}:${scope.actions.join(",")}`;
 }
 

@@ -1,28 +1,38 @@
 /**
  * @module
- * Berth's built-in token server (Docker token spec): `GET /token?service=&scope=` with
- * optional Basic credentials, the OAuth2 form `POST /token` (`grant_type=password` and
- * `refresh_token`), and the public keys at `GET /token/jwks.json`. Granted scopes are the
- * intersection of what was asked and what the policy allows the caller.
+ * Berth's built-in token server (Docker token spec):
+ *
+ * - `GET /token?service=&scope=...` with optional Basic credentials (none: anonymous,
+ *   granted only what the policy grants anonymous callers), `offline_token=true` for a
+ *   refresh token;
+ * - `POST /token`, the OAuth2 form (`grant_type=password` with `username`/`password`, or
+ *   `grant_type=refresh_token`; `access_type=offline` asks for a refresh token);
+ * - `GET /token/jwks.json`, the public keys, for other instances and other registries.
+ *
+ * Granted scopes are what was asked intersected with what the policy allows the caller.
+ * Refresh tokens live 30 days and carry a fingerprint of the user's password hash, so a
+ * new password or a removed account ends them.
  */
-import type { Action, Scope } from "../access.ts";
+import type { Scope } from "../access.ts";
 import type { Ctx } from "../context.ts";
 import { RegistryError } from "../errors.ts";
 import { json, readBounded } from "../http.ts";
 import type { Logger } from "../log.ts";
 import type { Route } from "../routes.ts";
-import { basicCredentials } from "./authorizer.ts";
-import type { Htpasswd } from "./htpasswd.ts";
+import { basicCredentials, loggable } from "./authorizer.ts";
+import type { Users } from "./htpasswd.ts";
+import type { Verify } from "./jwt_verify.ts";
 import type { Policy } from "./policy.ts";
-import { type AccessEntry, parseScopes } from "./scope.ts";
+import { formatScope, parseScopes } from "./scope.ts";
+import { type SigningKey, signToken } from "./signing_key.ts";
 import type { Throttle } from "./throttle.ts";
-import { issueToken, type SigningKey, type Verify } from "./tokens.ts";
 
 /** What the token server needs. */
 export interface TokenServerOptions {
-  users: Htpasswd;
+  users: Users;
   policy: Policy;
   key: SigningKey;
+  /** Verifies tokens this server signed (for refresh tokens). */
   verify: Verify;
   issuer: string;
   service: string;
@@ -34,61 +44,141 @@ export interface TokenServerOptions {
 
 /** Refresh tokens live this long (seconds). */
 const REFRESH_TTL = 30 * 24 * 3600;
+/** The largest OAuth2 form accepted. */
+const MAX_FORM = 64 * 1024;
+/** Path of the public keys. */
+export const JWKS_PATH = "/token/jwks.json";
+
+const noStore = { "Cache-Control": "no-store", "Pragma": "no-cache" };
+
+function badRequest(message: string): RegistryError {
+  return new RegistryError("UNSUPPORTED", message, { status: 400 });
+}
 
 /** The routes of the token server. */
 export function tokenRoutes(o: TokenServerOptions): Route[] {
-  const grant = (subject: string | null, scopes: Scope[]): AccessEntry[] =>
-    scopes.flatMap((s): AccessEntry[] => {
-      if (s.type === "registry") {
-        return s.name === "catalog" && o.policy.canListCatalog(subject)
-          ? [{ type: "registry", name: "catalog", actions: ["*"] }]
-          : [];
-      }
-      const allowed = o.policy.actions(subject, s.name);
-      const actions = s.actions.includes("*") && allowed.size === 3
-        ? ["*"]
-        : s.actions.filter((a) => a !== "*" && allowed.has(a as Action));
-      return actions.length ? [{ type: "repository", name: s.name, actions }] : [];
+  const refused = (message: string) =>
+    new RegistryError("UNAUTHORIZED", message, {
+      headers: { "WWW-Authenticate": `Basic realm="${o.service}", charset="UTF-8"` },
     });
 
-  const answer = async (subject: string | null, scopes: Scope[], offline: boolean) => {
-    const access = grant(subject, scopes);
-    const { token, issuedAt } = await issueToken(o.key, {
+  const login = async (user: string, password: string, client: string): Promise<string> => {
+    o.throttle.check(client);
+    if (!await o.users.verify(user, password)) {
+      o.throttle.fail(client);
+      o.logger.warn("login failed", { user: loggable(user), client, scheme: "token" });
+      throw refused("Invalid user name or password");
+    }
+    return user;
+  };
+
+  const refresh = async (token: string, client: string): Promise<string> => {
+    o.throttle.check(client);
+    const claims = await o.verify(token).catch(() => null);
+    const user = typeof claims?.sub === "string" ? claims.sub : "";
+    const current = user ? await o.users.fingerprint(user) : null;
+    if (!claims || claims.typ !== "refresh" || current === null || claims.pwd !== current) {
+      o.throttle.fail(client);
+      o.logger.warn("refresh refused", { user: loggable(user || null), client });
+      throw refused("The refresh token is invalid or no longer valid");
+    }
+    return user;
+  };
+
+  const answer = async (
+    ctx: Ctx,
+    subject: string | null,
+    scopes: Scope[],
+    refreshToken: string | null,
+  ): Promise<Response> => {
+    const access = o.policy.grant(subject, scopes);
+    const { token, issuedAt } = await signToken(o.key, {
       issuer: o.issuer,
       audience: o.service,
       subject,
       ttl: o.expiration,
-    }, { access });
+      claims: { access },
+    });
+    o.logger.info("token issued", {
+      user: subject,
+      client: ctx.client,
+      scope: access.map((a) => formatScope(a)).join(" "),
+    });
     const body: Record<string, unknown> = {
       token,
       access_token: token,
       expires_in: o.expiration,
       issued_at: issuedAt.toISOString(),
     };
-    if (offline && subject !== null) {
-      body.refresh_token = (await issueToken(o.key, {
-        issuer: o.issuer,
-        audience: o.service,
-        subject,
-        ttl: REFRESH_TTL,
-      }, { typ: "refresh" })).token;
-    }
-    return json(body, 200, { "Cache-Control": "no-store" });
+    if (refreshToken !== null) body.refresh_token = refreshToken;
+    return json(body, 200, noStore);
   };
 
-  const login = async (user: string, password: string, client: string) => {
-    o.throttle.check(client);
-    if (!await o.users.verify(user, password)) {
-      o.throttle.fail(client);
-      o.logger.warn("login failed", { user, client, scheme: "token" });
-      throw new RegistryError("UNAUTHORIZED", "Invalid user name or password", {
-        headers: { "WWW-Authenticate": `Basic realm="${o.service}"` },
-      });
+  const newRefreshToken = async (subject: string): Promise<string> =>
+    (await signToken(o.key, {
+      issuer: o.issuer,
+      audience: o.service,
+      subject,
+      ttl: REFRESH_TTL,
+      claims: { typ: "refresh", pwd: await o.users.fingerprint(subject) },
+    })).token;
+
+  const checkService = (service: string | null) => {
+    if (service !== null && service !== o.service) {
+      throw badRequest(`This token server serves "${o.service}", not "${service}"`);
     }
-    return user;
   };
 
-  const clientOf = (ctx: Ctx) => ctx.client;
+  const get = async (ctx: Ctx): Promise<Response> => {
+    const q = ctx.url.searchParams;
+    checkService(q.get("service"));
+    const header = ctx.request.headers.get("authorization");
+    const creds = basicCredentials(header);
+    let subject: string | null = null;
+    if (header && !(creds?.user === "" && creds.password === "")) {
+      if (!creds) {
+        o.throttle.check(ctx.client);
+        o.throttle.fail(ctx.client);
+        throw refused("Only Basic credentials are accepted here");
+      }
+      subject = await login(creds.user, creds.password, ctx.client);
+    }
+    const offline = q.get("offline_token") === "true" && subject !== null;
+    return answer(
+      ctx,
+      subject,
+      parseScopes(q.getAll("scope")),
+      offline ? await newRefreshToken(subject!) : null,
+    );
+  };
+
+  const post = async (ctx: Ctx): Promise<Response> => {
+    const form = new URLSearchParams(
+      new TextDecoder().decode(
+        await readBounded(ctx.request, MAX_FORM, "token request", "SIZE_INVALID"),
+      ),
+    );
+    checkService(form.get("service"));
+    const scopes = parseScopes(form.getAll("scope"));
+    switch (form.get("grant_type")) {
+      case "password": {
+        const subject = await login(
+          form.get("username") ?? "",
+          form.get("password") ?? "",
+          ctx.client,
+        );
+        const offline = form.get("access_type") === "offline";
+        return answer(ctx, subject, scopes, offline ? await newRefreshToken(subject) : null);
+      }
+      case "refresh_token": {
+        const given = form.get("refresh_token") ?? "";
+        const subject = await refresh(given, ctx.client);
+        return answer(ctx, subject, scopes, given);
+      }
+      default:
+        throw badRequest("grant_type must be password or refresh_token");
+    }
+  };
 
   return [
     {
@@ -100,63 +190,8 @@ export function tokenRoutes(o: TokenServerOptions): Route[] {
     {
       name: "token",
       pattern: /^\/token\/?$/,
+      methods: { GET: get, POST: post },
       access: "none",
-      methods: {
-        GET: async (ctx) => {
-          const header = ctx.request.headers.get("authorization");
-          let subject: string | null = null;
-          if (header) {
-            const creds = basicCredentials(header);
-            if (!creds) {
-              throw new RegistryError("UNAUTHORIZED", "Only Basic credentials are accepted here");
-            }
-            subject = await login(creds.user, creds.password, clientOf(ctx));
-          }
-          const q = ctx.url.searchParams;
-          return answer(subject, parseScopes(q.getAll("scope")), q.get("offline_token") === "true");
-        },
-        POST: async (ctx) => {
-          const text = new TextDecoder().decode(
-            await readBounded(ctx.request, 64 * 1024, "token request", "SIZE_INVALID"),
-          );
-          const form = new URLSearchParams(text);
-          const scopes = parseScopes(form.getAll("scope"));
-          const offline = form.get("access_type") === "offline";
-          switch (form.get("grant_type")) {
-            case "password": {
-              const subject = await login(
-                form.get("username") ?? "",
-                form.get("password") ?? "",
-                clientOf(ctx),
-              );
-              return answer(subject, scopes, offline);
-            }
-            case "refresh_token": {
-              let claims;
-              try {
-                claims = await o.verify(form.get("refresh_token") ?? "");
-              } catch {
-                claims = null;
-              }
-              if (!claims || claims.typ !== "refresh" || !claims.sub) {
-                throw new RegistryError("UNAUTHORIZED", "The refresh token is invalid");
-              }
-              const response = await answer(claims.sub, scopes, false);
-              const body = await response.json();
-              body.refresh_token = form.get("refresh_token");
-              return json(body, 200, { "Cache-Control": "no-store" });
-            }
-            default:
-              throw new RegistryError(
-                "UNSUPPORTED",
-                "grant_type must be password or refresh_token",
-                {
-                  status: 400,
-                },
-              );
-          }
-        },
-      },
     },
   ];
 }

@@ -23,6 +23,8 @@
  * ["tagged", <repo>, <digest>, <tag>]             {}: reverse index, tags of a manifest
  * ["referrer", <repo>, <subject>, <digest>]       Descriptor: a manifest whose subject is <subject>
  * ["upload", <upload id>]                         UploadSession
+ * ["config", "upload-secret"]                     secret of upload URLs when http.secret is unset
+ * ["auth", "signing-key"]                         the built-in token server's ES256 key
  * ```
  *
  * Repository names and tags are validated before they reach this module, so they need

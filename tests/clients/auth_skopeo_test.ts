@@ -6,6 +6,7 @@ import { skopeo } from "./skopeo.ts";
 const POLICY = {
   rules: [
     { users: ["alice"], repositories: ["**"], actions: ["*"] },
+    { users: ["ci"], repositories: ["**"], actions: ["pull"] },
     { anonymous: true, repositories: ["public/**"], actions: ["pull"] },
   ],
 };
@@ -23,7 +24,7 @@ for (
   const [mode, extra] of [["htpasswd", {}], ["built-in token server", { builtin: {} }]] as const
 ) {
   Deno.test(`skopeo with credentials (${mode})`, async (t) => {
-    const path = await htpasswdFile({ alice: "wonderland" });
+    const path = await htpasswdFile({ alice: "wonderland", ci: "read-only" });
     const reg = await startAuthRegistry({ htpasswd: { path }, policy: POLICY, ...extra });
     const layout = await Layout.create();
     const out = await Deno.makeTempDir({ prefix: "berth-auth-pull-" });
@@ -69,6 +70,37 @@ for (
         assert.equal(pulled.manifests[0].digest, image.digest);
       });
       await t.step(
+        "a read-only account pulls and may not push; a wrong password fails",
+        async () => {
+          await skopeo(
+            "copy",
+            "--src-tls-verify=false",
+            "--src-creds",
+            "ci:read-only",
+            `${dest}/team/app:v1`,
+            `oci:${out}/ci:v1`,
+          );
+          const denied = await fails(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "ci:read-only",
+            `oci:${layout.dir}:v1`,
+            `${dest}/team/ci:v1`,
+          );
+          assert.match(denied, /denied|unauthorized|authentication required/i);
+          const wrong = await fails(
+            "copy",
+            "--src-tls-verify=false",
+            "--src-creds",
+            "alice:wrong",
+            `${dest}/team/app:v1`,
+            `oci:${out}/wrong:v1`,
+          );
+          assert.match(wrong, /unauthorized|authentication required|invalid username\/password/i);
+        },
+      );
+      await t.step(
         "without credentials: push fails, private pull fails, public pull works",
         async () => {
           await fails(
@@ -95,9 +127,13 @@ for (
       );
       await t.step("no password or token in the logs", () => {
         assert.ok(reg.logs.length > 10);
+        if (mode !== "htpasswd") {
+          assert.ok(reg.logs.some((l) => l.includes('"token issued"') && l.includes('"ci"')));
+        }
         assert.ok(
           !reg.logs.some((l) =>
-            l.includes("wonderland") || /eyJ[A-Za-z0-9_-]{10,}/.test(l) ||
+            l.includes("wonderland") || l.includes("read-only") ||
+            /eyJ[A-Za-z0-9_-]{10,}/.test(l) ||
             l.includes(basic("alice", "wonderland").Authorization)
           ),
         );

@@ -36,3 +36,107 @@ export async function startAuthRegistry(
   const reg = await startRegistry({ ...extra, logger, doc: { ...(extra.doc ?? {}), auth } });
   return { ...reg, logs };
 }
+
+async function openssl(cwd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
+    .output();
+  if (out.code !== 0) {
+    throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** A small PKI made with openssl, for `rootcertbundle` tests. */
+export interface Pki {
+  dir: string;
+  /** Self-signed root CA (EC P-256): the bundle Berth trusts. */
+  rootPem: string;
+  /** Private key of the root (PKCS#8 PEM), which signs tokens directly. */
+  rootKey: string;
+  /** Key of the leaf certificate (RSA 2048, PKCS#8 PEM), issued by the intermediate. */
+  leafKey: string;
+  /** `x5c` of the leaf: [leaf, intermediate], base64 DER. */
+  x5c: string[];
+  /** A chain whose middle certificate is not a CA: [leaf2, leaf], with leaf2's key. */
+  forged: { x5c: string[]; key: string };
+  /** A self-signed certificate no bundle holds, with its key. */
+  stranger: { x5c: string[]; key: string };
+  remove(): Promise<void>;
+}
+
+/** Root, intermediate and leaf certificates (and some that must be refused). */
+export async function makePki(): Promise<Pki> {
+  const dir = await Deno.makeTempDir({ prefix: "berth-pki-" });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  const ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,digitalSignature\n";
+  const leaf = "basicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature\n";
+  await Deno.writeTextFile(`${dir}/ca.ext`, ca);
+  await Deno.writeTextFile(`${dir}/leaf.ext`, leaf);
+  const selfSigned = (name: string, cn: string) =>
+    openssl(
+      dir,
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${cn}`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=keyCertSign,digitalSignature",
+    );
+  const issue = async (name: string, cn: string, issuer: string, ext: string, key = ec) => {
+    await openssl(
+      dir,
+      "req",
+      ...key,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${cn}`,
+    );
+    await openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${issuer}.pem`,
+      "-CAkey",
+      `${issuer}.key`,
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-extfile",
+      ext,
+    );
+  };
+  await selfSigned("root", "Berth test root");
+  await issue("int", "Berth test intermediate", "root", "ca.ext");
+  await issue("leaf", "token-signer", "int", "leaf.ext", ["-newkey", "rsa:2048", "-nodes"]);
+  await issue("leaf2", "forged", "leaf", "leaf.ext");
+  await selfSigned("stranger", "stranger");
+  const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+  const der = async (name: string) =>
+    (await read(`${name}.pem`)).replace(/-----[A-Z ]+-----|\s/g, "");
+  return {
+    dir,
+    rootPem: `${dir}/root.pem`,
+    rootKey: await read("root.key"),
+    leafKey: await read("leaf.key"),
+    x5c: [await der("leaf"), await der("int")],
+    forged: { x5c: [await der("leaf2"), await der("leaf")], key: await read("leaf2.key") },
+    stranger: { x5c: [await der("stranger")], key: await read("stranger.key") },
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
+}
