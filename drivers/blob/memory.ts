@@ -23,17 +23,26 @@ function size(chunks: Uint8Array[]): number {
   return chunks.reduce((n, c) => n + c.byteLength, 0);
 }
 
-/** Streams bytes `[start, end]` (inclusive) of `chunks`. */
+/**
+ * Streams bytes `[start, end]` (inclusive) of `chunks`. Each piece is copied as it is
+ * pulled, so a consumer that reuses or changes its buffers cannot touch stored bytes.
+ */
 function streamOf(chunks: Uint8Array[], start: number, end: number): ReadableStream<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let at = 0;
-  for (const c of chunks) {
-    const from = Math.max(start - at, 0);
-    const to = Math.min(end + 1 - at, c.byteLength);
-    if (from < to) parts.push(c.subarray(from, to));
-    at += c.byteLength;
+  function* pieces() {
+    let at = 0;
+    for (const c of chunks) {
+      const from = Math.max(start - at, 0);
+      const to = Math.min(end + 1 - at, c.byteLength);
+      if (from < to) yield c.slice(from, to);
+      at += c.byteLength;
+    }
   }
-  return ReadableStream.from(parts);
+  return ReadableStream.from(pieces());
+}
+
+/** Runs `f` and settles a promise with its result or its exception. */
+function settle<T>(f: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(f()));
 }
 
 /** Keeps only the first `length` bytes of `chunks`. */
@@ -55,18 +64,29 @@ export class MemoryBlobDriver implements BlobDriver {
   readonly #uploads = new Map<string, Uint8Array[]>();
   readonly #touched = new Map<string, number>();
 
+  /** The chunks of upload `id`, which must hold at least `length` bytes. */
+  #upload(id: string, length: number): Uint8Array[] {
+    const chunks = this.#uploads.get(id);
+    if (!chunks) throw new Error(`Upload "${id}" does not exist`);
+    const held = size(chunks);
+    if (held < length) throw new Error(`Upload "${id}" holds ${held} bytes, fewer than ${length}`);
+    return chunks;
+  }
+
   stat(key: string): Promise<BlobStat | null> {
     const o = this.#objects.get(key);
     return Promise.resolve(o ? { size: size(o) } : null);
   }
 
   read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
-    const o = this.#objects.get(key);
-    if (!o) return Promise.resolve(null);
-    const total = size(o);
-    if (!range) return Promise.resolve(streamOf(o, 0, total - 1));
-    if (range.start >= total) return Promise.reject(new DriverRangeError(total));
-    return Promise.resolve(streamOf(o, range.start, Math.min(range.end ?? total - 1, total - 1)));
+    return settle(() => {
+      const o = this.#objects.get(key);
+      if (!o) return null;
+      const total = size(o);
+      if (!range) return streamOf(o, 0, total - 1);
+      if (range.start >= total) throw new DriverRangeError(total);
+      return streamOf(o, range.start, Math.min(range.end ?? total - 1, total - 1));
+    });
   }
 
   async write(key: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }> {
@@ -90,34 +110,35 @@ export class MemoryBlobDriver implements BlobDriver {
   readonly uploads: UploadDriver = {
     readable: true,
     minChunkLength: 0,
-    create: (id) => {
-      this.#uploads.set(id, []);
-      this.#touched.set(id, Date.now());
-      return Promise.resolve({ id });
-    },
+    create: (id) =>
+      settle(() => {
+        if (this.#uploads.has(id)) throw new Error(`Upload "${id}" already exists`);
+        this.#uploads.set(id, []);
+        this.#touched.set(id, Date.now());
+        return { id };
+      }),
     append: async (ref, offset, body) => {
-      const id = ref.id as string;
-      const existing = this.#uploads.get(id);
-      if (!existing) throw new Error(`Upload ${id} does not exist`);
-      if (size(existing) < offset) throw new Error(`Upload ${id} is shorter than ${offset}`);
+      const id = String(ref.id);
+      this.#upload(id, offset);
       const added = await collect(body);
+      // Checked again: the upload may have been published, aborted or cut meanwhile.
+      const existing = this.#upload(id, offset);
       this.#uploads.set(id, [...truncate(existing, offset), ...added]);
       this.#touched.set(id, Date.now());
       return { ref, written: size(added) };
     },
-    read: (ref, end) => {
-      const chunks = this.#uploads.get(ref.id as string) ?? [];
-      return Promise.resolve(end === 0 ? ReadableStream.from([]) : streamOf(chunks, 0, end - 1));
-    },
-    publish: (ref: UploadRef, length, key) => {
-      const id = ref.id as string;
-      const chunks = this.#uploads.get(id);
-      if (!chunks) return Promise.reject(new Error(`Upload ${id} does not exist`));
-      this.#objects.set(key, truncate(chunks, length));
-      this.#uploads.delete(id);
-      this.#touched.delete(id);
-      return Promise.resolve(key);
-    },
+    read: (ref, end) => settle(() => streamOf(this.#upload(String(ref.id), end), 0, end - 1)),
+    publish: (ref: UploadRef, length, key) =>
+      settle(() => {
+        const id = String(ref.id);
+        const done = this.#objects.get(key);
+        // A publish retried after it succeeded (the caller died before recording it).
+        if (!this.#uploads.has(id) && done && size(done) === length) return key;
+        this.#objects.set(key, truncate(this.#upload(id, length), length));
+        this.#uploads.delete(id);
+        this.#touched.delete(id);
+        return key;
+      }),
     abort: (ref) => {
       this.#uploads.delete(ref.id as string);
       this.#touched.delete(ref.id as string);

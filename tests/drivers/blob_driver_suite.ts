@@ -83,11 +83,28 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
           await bytes(await driver.read(key("r"), { start: 990, end: 5000 })),
           data.slice(990),
         );
-        await assert.rejects(() => driver.read(key("r"), { start: 1000 }), (e: unknown) => {
-          assert.ok(e instanceof DriverRangeError);
-          assert.equal(e.size, 1000);
-          return true;
-        });
+        for (const [k, start, size] of [["r", 1000, 1000], ["r", 5000, 1000], ["empty", 0, 0]]) {
+          await assert.rejects(
+            () => driver.read(key(k as string), { start: start as number }),
+            (e: unknown) => {
+              assert.ok(e instanceof DriverRangeError, `start ${start}: ${e}`);
+              assert.equal(e.size, size);
+              return true;
+            },
+          );
+        }
+      });
+      await t.step("a reader that stops early does not disturb later reads", async () => {
+        const stream = await driver.read(key("big"), { start: 1 });
+        const reader = stream!.getReader();
+        assert.ok((await reader.read()).value!.byteLength > 0);
+        await reader.cancel();
+        await (await driver.read(key("big")))!.cancel(); // never read at all
+        assert.deepEqual(await driver.stat(key("big")), { size: 20 << 20 });
+        assert.equal(
+          (await bytes(await driver.read(key("big"), { start: 5 }))).byteLength,
+          (20 << 20) - 5,
+        );
       });
       await t.step("missing keys", async () => {
         assert.equal(await driver.stat(key("missing")), null);
@@ -118,6 +135,31 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         assert.deepEqual(await driver.stat(key("slow")), { size: 2000 });
       });
       await t.step(
+        "a replacing write: readers see the old object whole until it ends",
+        async () => {
+          const old = random(3000), next = random(5000);
+          await driver.write(key("swap"), streamOf(old));
+          let release!: () => void;
+          const gate = new Promise<void>((r) => release = r);
+          let sent = 0;
+          const slow = new ReadableStream<Uint8Array>({
+            async pull(c) {
+              if (sent === 1) await gate;
+              if (sent === 2) return c.close();
+              c.enqueue(next.slice(sent * 2500, (sent + 1) * 2500));
+              sent++;
+            },
+          });
+          const writing = driver.write(key("swap"), slow);
+          await new Promise((r) => setTimeout(r, 50));
+          assert.deepEqual(await driver.stat(key("swap")), { size: 3000 });
+          assert.deepEqual(await bytes(await driver.read(key("swap"))), old);
+          release();
+          await writing;
+          assert.deepEqual(await bytes(await driver.read(key("swap"))), next);
+        },
+      );
+      await t.step(
         "a failed write leaves nothing, and does not replace what was there",
         async () => {
           await assert.rejects(() => driver.write(key("fail"), failing(random(5000))));
@@ -138,8 +180,12 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         await driver.write("lista/x/1", streamOf(random(1)));
         await driver.write("lista/y/2", streamOf(random(1)));
         await driver.write("listb/3", streamOf(random(1)));
+        await driver.write("lista-z/4", streamOf(random(1)));
         const found = (await Array.fromAsync(driver.list("lista/"))).sort();
         assert.deepEqual(found, ["lista/x/1", "lista/y/2"]);
+        assert.deepEqual(await Array.fromAsync(driver.list("listc/")), []);
+        await driver.delete("lista/x/1");
+        assert.deepEqual(await Array.fromAsync(driver.list("lista/")), ["lista/y/2"]);
       });
       await t.step("uploads: append in chunks, publish exactly size bytes", async () => {
         const data = random(3_000_000);
@@ -165,6 +211,35 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         const at = await driver.uploads.publish(ref, offset, key("up"));
         assert.deepEqual(await driver.stat(at), { size: data.byteLength });
         assert.deepEqual(await bytes(await driver.read(at)), data);
+      });
+      await t.step("uploads: publish takes exactly size bytes and ends the upload", async () => {
+        const data = random(300_000);
+        const id = crypto.randomUUID();
+        const ref0 = await driver.uploads.create(id);
+        const { ref } = await driver.uploads.append(ref0, 0, streamOf(data));
+        await assert.rejects(() => driver.uploads.publish(ref, 300_001, key("over")));
+        const at = await driver.uploads.publish(ref, 200_000, key("prefix"));
+        assert.deepEqual(await driver.stat(at), { size: 200_000 });
+        assert.deepEqual(await bytes(await driver.read(at)), data.subarray(0, 200_000));
+        assert.equal(await driver.uploads.publish(ref, 200_000, key("prefix")), at, "a retry");
+        if (driver.uploads.readable) await assert.rejects(() => driver.uploads.read(ref, 1));
+        if (driver.uploads.list) {
+          const ids = (await Array.fromAsync(driver.uploads.list())).map((u) => u.id);
+          assert.ok(!ids.includes(id), "the published upload is still listed");
+        }
+      });
+      await t.step("uploads: list reports unfinished uploads", async () => {
+        if (!driver.uploads.list) return;
+        const id = crypto.randomUUID();
+        const before = Date.now() - 2_000; // file times may be coarser than the clock
+        const ref = await driver.uploads.create(id);
+        await driver.uploads.append(ref, 0, streamOf(random(10)));
+        const found = (await Array.fromAsync(driver.uploads.list())).find((u) => u.id === id);
+        assert.ok(found, "the upload is not listed");
+        assert.ok(found.modified >= before && found.modified <= Date.now() + 2_000);
+        await driver.uploads.abort(found.ref);
+        const ids = (await Array.fromAsync(driver.uploads.list())).map((u) => u.id);
+        assert.ok(!ids.includes(id), "the aborted upload is still listed");
       });
       await t.step("uploads: an append from an earlier offset replaces the tail", async () => {
         const a = random(200_000), b = random(50_000);
@@ -200,6 +275,7 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         await driver.uploads.append(other, 0, streamOf(random(10)));
         await driver.uploads.abort(other);
         await driver.uploads.abort(other);
+        if (driver.uploads.readable) await assert.rejects(() => driver.uploads.read(other, 1));
       });
       await t.step("health", async () => {
         await driver.health();
