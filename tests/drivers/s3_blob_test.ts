@@ -272,21 +272,28 @@ Deno.test("S3 memory stays bounded while a 200 MiB stream is appended", async ()
   const d = await driver();
   const size = 200 * MiB;
   const { body, digest } = generated(size);
-  const baseline = Deno.memoryUsage().rss;
+  // This isolate's own memory (heap plus buffers), not the process RSS: `deno test
+  // --parallel` runs other test files in the same process, and their memory is not ours.
+  const used = () => {
+    const m = Deno.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const baseline = used();
   let peak = baseline;
-  const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+  const sampler = setInterval(() => peak = Math.max(peak, used()), 20);
   try {
     const ref = await d.uploads.create(crypto.randomUUID());
     const { ref: done, written } = await d.uploads.append(ref, 0, body);
     assert.equal(written, size);
-    peak = Math.max(peak, Deno.memoryUsage().rss);
+    peak = Math.max(peak, used());
     const key = await d.uploads.publish(done, size, "unused");
     assert.equal(await sha256((await d.read(key))!), await digest);
   } finally {
     clearInterval(sampler);
   }
   const growth = (peak - baseline) / MiB;
-  assert.ok(growth < 80, `RSS grew by ${growth.toFixed(1)} MiB for a 200 MiB append`);
+  // Buffering the blob would add 200 MiB; one part plus uncollected garbage stays far below.
+  assert.ok(growth < 100, `memory grew by ${growth.toFixed(1)} MiB for a 200 MiB append`);
 });
 
 Deno.test("S3 requests are retried through transient failures", async (t) => {
