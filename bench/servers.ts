@@ -1,41 +1,148 @@
 /**
  * @module
  * The two registries under test, started side by side on loopback: Berth (a real
- * `deno run main.ts` process) and CNCF distribution 2.8.2 (Debian's `docker-registry`).
+ * `deno run -A main.ts` process, logs at `warn` so no request is logged) and CNCF
+ * distribution 2.8.2 (Debian's `docker-registry`, log level `error`, access log off). Both
+ * store blobs on the filesystem under the temp directory they are given. Every server
+ * started here is tracked until stopped, so an interrupted run can stop them all.
  */
-import { type BerthProcess, spawnBerth } from "../tests/helpers/process.ts";
 
 /** A registry the benchmark talks to. */
 export interface Server {
-  name: string;
+  name: "berth" | "distribution";
+  /** `http://127.0.0.1:<port>` */
   url: string;
+  /** `127.0.0.1:<port>` (what `docker://` references name). */
   host: string;
+  /** The server's own process (for Berth, the deno process: its RSS is Berth's). */
   pid: number;
+  /** Sends SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
   stop(): Promise<void>;
 }
 
+const ROOT = new URL("../", import.meta.url).pathname;
+const live = new Set<{ stop(): Promise<void> }>();
+
 /**
- * Starts Berth with its data under `dir` (the filesystem, or the S3 settings in `env`),
- * request logs off (distribution logs none).
+ * Tracks another process (s3rver) to stop with the servers; returns the function that
+ * stops it and ends the tracking.
  */
-export async function startBerth(dir: string, env: Record<string, string> = {}): Promise<Server> {
-  const berth: BerthProcess = await spawnBerth({
-    REGISTRY_BERTH_DATADIR: dir,
-    REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: `${dir}/blobs`,
-    REGISTRY_LOG_ACCESSLOG_DISABLED: "true",
-    ...env,
-  });
-  return { name: "berth", ...berth, stop: () => berth.kill("SIGTERM") };
+export function track(stop: () => Promise<void>): () => Promise<void> {
+  const entry = {
+    stop: () => {
+      live.delete(entry);
+      return stop();
+    },
+  };
+  live.add(entry);
+  return entry.stop;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
+/** Stops every server still running (the run's `finally` and its signal handler). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop().catch(() => {})));
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
   return port;
 }
 
-/** distribution's `storage:` section for an S3-compatible endpoint. */
+/** Keeps the last few KiB a process writes, for the error message when it will not start. */
+function tail(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text = (text + chunk).slice(-4096);
+    }
+  })().catch(() => {});
+  return () => text;
+}
+
+/** Polls `GET /v2/` until it answers 200, the process exits, or 30 s pass. */
+async function waitUp(url: string, exited: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !exited()) {
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.body?.cancel();
+      if (res.status === 200) return true;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Starts `cmd`, waits for its registry on `port`, and tracks it as a {@linkcode Server}. */
+async function launch(
+  name: Server["name"],
+  port: number,
+  command: Deno.Command,
+): Promise<Server> {
+  const child = command.spawn();
+  const output = tail(child.stderr);
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  const url = `http://127.0.0.1:${port}`;
+  const server: Server = {
+    name,
+    url,
+    host: `127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      live.delete(server);
+      if (exited) return;
+      const kill = (signal: Deno.Signal) => {
+        try {
+          child.kill(signal);
+        } catch { /* already gone */ }
+      };
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), 5_000);
+      await status;
+      clearTimeout(timer);
+    },
+  };
+  live.add(server);
+  if (!await waitUp(url, () => exited)) {
+    await server.stop();
+    throw new Error(`${name} did not answer GET /v2/ on port ${port}: ${output().slice(-600)}`);
+  }
+  return server;
+}
+
+/**
+ * Starts Berth with its metadata under `dir` and its blobs in `dir/blobs` (or the storage
+ * settings in `env`, which win).
+ */
+export function startBerth(dir: string, env: Record<string, string> = {}): Promise<Server> {
+  const port = freePort();
+  return launch(
+    "berth",
+    port,
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`],
+      cwd: ROOT,
+      env: {
+        NO_COLOR: "1",
+        REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
+        REGISTRY_BERTH_DATADIR: dir,
+        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: `${dir}/blobs`,
+        REGISTRY_LOG_LEVEL: "warn",
+        REGISTRY_LOG_ACCESSLOG_DISABLED: "true",
+        ...env,
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }),
+  );
+}
+
+/** distribution's `storage:` lines for an S3-compatible endpoint (s3rver's keys). */
 export function distributionS3(s3: { endpoint: string; bucket: string }, root: string): string[] {
   return [
     "  s3:",
@@ -52,8 +159,8 @@ export function distributionS3(s3: { endpoint: string; bucket: string }, root: s
 }
 
 /**
- * Starts distribution 2.8.2 with its data under `dir`, on the filesystem or with the
- * `storage` lines given (see {@linkcode distributionS3}).
+ * Starts distribution 2.8.2 from a generated `config.yml` in `dir`, storing on the
+ * filesystem under `dir/data` unless `storage` lines are given ({@linkcode distributionS3}).
  */
 export async function startDistribution(dir: string, storage?: string[]): Promise<Server> {
   const port = freePort();
@@ -79,48 +186,74 @@ export async function startDistribution(dir: string, storage?: string[]): Promis
   // distribution's s3 driver panics at start-up when AWS_CA_BUNDLE is set.
   const env = Deno.env.toObject();
   delete env.AWS_CA_BUNDLE;
-  const child = new Deno.Command("docker-registry", {
-    args: ["serve", config],
-    stdout: "null",
-    stderr: "piped",
-    env,
-    clearEnv: true,
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const url = `http://127.0.0.1:${port}`;
-  let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.body?.cancel();
-      up = res.ok;
-    } catch { /* not yet */ }
-    if (!up) await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!up) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    throw new Error(`distribution did not start: ${(await stderr).slice(0, 300)}`);
-  }
-  return {
-    name: "distribution",
-    url,
-    host: `127.0.0.1:${port}`,
-    pid: child.pid,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await stderr.catch(() => "");
-    },
-  };
+  return launch(
+    "distribution",
+    port,
+    new Deno.Command("docker-registry", {
+      args: ["serve", config],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }),
+  );
 }
 
-/** Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB. */
+/** Peak (`VmHWM`) and current (`VmRSS`) resident memory of a process, in MiB. */
 export async function memory(pid: number): Promise<{ peak: number; current: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { peak: kb("VmHWM") / 1024, current: kb("VmRSS") / 1024 };
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peak: kib("VmHWM") / 1024, current: kib("VmRSS") / 1024 };
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** `getconf CLK_TCK` on every Linux there is. */
+const CLOCK_TICKS = 100;
+
+/**
+ * Samples a process's `VmRSS` every `ms` until stopped; `stop()` returns the largest and
+ * the mean sample and the last reading (MiB), and the kernel's own peak (`VmHWM`), which
+ * also sees between samples.
+ */
+export function sampleRss(pid: number, ms = 100): {
+  stop(): Promise<
+    { maxSampled: number; mean: number; last: number; peak: number; samples: number }
+  >;
+} {
+  let maxSampled = 0;
+  let sum = 0;
+  let samples = 0;
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const m = await memory(pid);
+      maxSampled = Math.max(maxSampled, m.current);
+      sum += m.current;
+      samples++;
+    } catch { /* process gone */ }
+    busy = false;
+  }, ms);
+  return {
+    async stop() {
+      clearInterval(timer);
+      const m = await memory(pid);
+      return {
+        maxSampled: Math.max(maxSampled, m.current),
+        mean: samples ? sum / samples : m.current,
+        last: m.current,
+        peak: m.peak,
+        samples,
+      };
+    },
+  };
 }

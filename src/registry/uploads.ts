@@ -237,14 +237,25 @@ export class Uploads {
   async #write(held: Held, chunk: Chunk): Promise<{ session: UploadSession; hash: RunningHash }> {
     const { session } = held;
     const uploads = this.#o.driver.uploads;
-    const hash = session.offset === 0
-      ? await this.#o.hashers.start(session.id, this.#portable)
-      : await this.#o.hashers.resume(
-        session.id,
-        session.offset,
-        session.hash,
-        uploads.readable ? () => uploads.read(session.ref, session.offset) : null,
-      );
+    let hash: RunningHash;
+    try {
+      hash = session.offset === 0
+        ? await this.#o.hashers.start(session.id, this.#portable)
+        : await this.#o.hashers.resume(
+          session.id,
+          session.offset,
+          session.hash,
+          uploads.readable ? () => uploads.read(session.ref, session.offset) : null,
+        );
+    } catch (err) {
+      // A crash between publishing an upload's bytes and recording that leaves a session
+      // whose bytes are gone: it cannot go on, so it ends (the client starts over).
+      if (!isNotFound(err)) throw err;
+      await this.#discard(session);
+      throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `Upload ${session.id} has no stored bytes`, {
+        detail: { upload: session.id },
+      });
+    }
     if (!chunk.body || chunk.length === 0) {
       if (chunk.length) throw sizeMismatch(chunk.length, 0);
       return { session, hash };
@@ -313,6 +324,12 @@ interface Held {
   session: UploadSession;
   version: string;
   writer: string;
+}
+
+/** True when `err` (or its cause) says a file or object is missing. */
+function isNotFound(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound ||
+    (err instanceof Error && err.cause instanceof Deno.errors.NotFound);
 }
 
 /** `Range` header value for a session (`0-<last byte>`, `0-0` when empty). */
