@@ -166,6 +166,18 @@ async function finishAfterCrash(
   await assertBlob(url, data);
 }
 
+/** Opens an upload of REPO and sends all of `data` in one PATCH; returns the 202. */
+async function sendWhole(base: string, data: Uint8Array): Promise<Response> {
+  const post = await fetch(`${base}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
+  const patch = await fetch(base + post.headers.get("location"), {
+    method: "PATCH",
+    body: data as BodyInit,
+    headers: { "Content-Range": `0-${data.byteLength - 1}` },
+  });
+  assert.equal(patch.status, 202);
+  return patch;
+}
+
 Deno.test("kill -9 at any moment leaves either nothing or the whole object", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "berth-crash-" });
   const env = {
@@ -255,13 +267,7 @@ Deno.test("kill -9 at any moment leaves either nothing or the whole object", asy
     await t.step("a kill during the commit PUT gives nothing or the whole blob", async () => {
       for (const delay of [0, 2, 6]) {
         const big = randomBytes(4 * MiB);
-        const post = await fetch(`${url()}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
-        const patch = await fetch(url() + post.headers.get("location"), {
-          method: "PATCH",
-          body: big as BodyInit,
-          headers: { "Content-Range": `0-${big.byteLength - 1}` },
-        });
-        assert.equal(patch.status, 202);
+        const patch = await sendWhole(url(), big);
         const location = patch.headers.get("location")!;
         const put = fetch(`${url()}${location}&digest=${sha256(big)}`, { method: "PUT" })
           .catch(() => null);
@@ -279,13 +285,7 @@ Deno.test("kill -9 at any moment leaves either nothing or the whole object", asy
       // between the two is luck, so this step makes that state by hand: all bytes sent,
       // the process killed, the rename done.
       const big = randomBytes(3 * MiB);
-      const post = await fetch(`${url()}/v2/${REPO}/blobs/uploads/`, { method: "POST" });
-      const patch = await fetch(url() + post.headers.get("location"), {
-        method: "PATCH",
-        body: big as BodyInit,
-        headers: { "Content-Range": `0-${big.byteLength - 1}` },
-      });
-      assert.equal(patch.status, 202);
+      const patch = await sendWhole(url(), big);
       const location = patch.headers.get("location")!;
       const id = patch.headers.get("docker-upload-uuid")!;
       await crash(
