@@ -5,7 +5,7 @@
  *
  * Usage: `deno task start [serve] [config.yml]` (or `REGISTRY_CONFIGURATION_PATH`).
  */
-import { ConfigError, loadConfig } from "./src/config.ts";
+import { ConfigError, loadConfig } from "./src/config/mod.ts";
 import { createRuntime } from "./src/runtime.ts";
 
 async function main(): Promise<void> {

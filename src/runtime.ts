@@ -7,7 +7,7 @@ import { openBlobDriver, openMetadataStore } from "../drivers/factory.ts";
 import type { BlobDriver } from "../drivers/blob/types.ts";
 import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, createApp } from "./app.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/mod.ts";
 import type { AppDeps } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { purgeUploads } from "./registry/purge.ts";

@@ -16,7 +16,7 @@
  * Every mistake is a `ConfigError` naming the setting: Berth never starts open because
  * an auth setting was misread, missing or misspelt.
  */
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config/mod.ts";
 import type { Logger } from "../log.ts";
 import { parseBundle } from "./cert_chain.ts";
 import { type FileAccess, HtpasswdFile } from "./htpasswd.ts";

@@ -6,7 +6,7 @@
  * Without a policy, signed-in users may do everything and anonymous callers nothing.
  */
 import type { Action, Scope } from "../access.ts";
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config/mod.ts";
 import { compileGlob } from "./glob.ts";
 import type { AccessEntry } from "./scope.ts";
 

@@ -3,7 +3,7 @@
  * Starts a real Berth server on 127.0.0.1, port 0, for end-to-end tests: in-memory
  * drivers (fast) or a filesystem blob store plus a Deno KV file in a temp directory.
  */
-import { buildConfig, type Config } from "../../src/config.ts";
+import { buildConfig, type Config } from "../../src/config/mod.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
 

@@ -3,7 +3,7 @@ import { MemoryMetadataStore } from "../../drivers/metadata/memory.ts";
 import { openAccess } from "../../src/access.ts";
 import { readAuthConfig } from "../../src/auth/config.ts";
 import { createAuth } from "../../src/auth/create.ts";
-import { buildConfig, ConfigError } from "../../src/config.ts";
+import { buildConfig, ConfigError } from "../../src/config/mod.ts";
 import { silentLogger } from "../../src/log.ts";
 import { htpasswdFile } from "../helpers/auth.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Policy } from "../../src/auth/policy.ts";
 import { parseScopes } from "../../src/auth/scope.ts";
-import { ConfigError } from "../../src/config.ts";
+import { ConfigError } from "../../src/config/mod.ts";
 
 const POLICY = {
   groups: { dev: ["alice", "bob"] },

@@ -12,18 +12,12 @@
  *   the rest of the section (`storage.delete`, `auth.policy`) and the chosen mechanism's
  *   own settings are kept.
  *
- * Values stay strings; `src/config.ts` converts them where it reads them. Variables whose
+ * Values stay strings; each section converts them where it reads them. Variables whose
  * first part names no section are not settings (Kubernetes injects `REGISTRY_SERVICE_HOST`
  * for a service called `registry`): they are returned, not applied.
  */
-import { ConfigError, type Doc, isObject } from "./config_reader.ts";
-
-/** Selecting sections and the mechanisms a selection replaces. */
-const SELECTORS: Record<string, string[]> = {
-  storage: ["filesystem", "inmemory", "s3", "azure", "gcs", "swift", "oss"],
-  // `builtin` is not listed: it is used together with htpasswd, not instead of it.
-  auth: ["htpasswd", "token", "silly"],
-};
+import { ConfigError, type Doc, isObject } from "./reader.ts";
+import type { Env } from "./section.ts";
 
 /**
  * Variables with the prefix that are not Berth's: the file path itself, and the
@@ -41,12 +35,14 @@ export interface EnvResult {
 
 /**
  * Applies the `REGISTRY_*` variables of `env` to `doc`, which is mutated. `sections` are
- * the top-level keys a variable may address.
+ * the top-level keys a variable may address; `selectors` gives, for each selecting
+ * section, the mechanisms a choice replaces.
  */
 export function applyEnv(
   doc: Doc,
-  env: Record<string, string | undefined>,
+  env: Env,
   sections: readonly string[],
+  selectors: Readonly<Record<string, readonly string[]>>,
 ): EnvResult {
   const origins = new Map<string, string>();
   const skipped: string[] = [];
@@ -63,7 +59,7 @@ export function applyEnv(
       continue;
     }
     const section = parts[0].toLowerCase();
-    if (parts.length === 1 && SELECTORS[section]) {
+    if (parts.length === 1 && selectors[section]) {
       selections.push([section, value, name]);
       continue;
     }
@@ -86,7 +82,7 @@ export function applyEnv(
   // keeps REGISTRY_STORAGE_S3_* whatever the order.
   for (const [section, choice, name] of selections) {
     const node = isObject(doc[section]) ? doc[section] as Doc : {};
-    for (const other of SELECTORS[section]) if (other !== choice) delete node[other];
+    for (const other of selectors[section]) if (other !== choice) delete node[other];
     if (!isObject(node[choice])) node[choice] = {};
     doc[section] = node;
     origins.set(`${section}.${choice}`, name);

@@ -1,0 +1,82 @@
+/**
+ * @module
+ * The `berth:` section, Berth's own settings (distribution has no such section): the data
+ * directory, the metadata store, manifest and upload limits, and the instance's name.
+ */
+import type { Reader } from "./reader.ts";
+import { type Section, words } from "./section.ts";
+
+const MIB = 1024 * 1024;
+
+/** The validated `berth:` section. Durations are in milliseconds, sizes in bytes. */
+export interface BerthConfig {
+  /** Default `./data`. */
+  datadir: string;
+  /**
+   * Default `kv` at `${datadir}/metadata.kv`; `url` (KV Connect) replaces `path`;
+   * `memory` takes neither.
+   */
+  metadata: { driver: "kv" | "memory"; path?: string; url?: string };
+  /** Largest manifest accepted; default 4 MiB. */
+  manifests: { maxbytes: number };
+  uploads: {
+    /** Default `auto`. */
+    hashing: "auto" | "portable";
+    /** Idle upload sessions expire after this; default 24h. */
+    sessionttl: number;
+    /** A crashed writer's hold on an upload runs out after this; default 15s. */
+    lease: number;
+  };
+  /** Names this process in logs; random when absent. */
+  instanceid?: string;
+}
+
+/** The `berth:` section. */
+export const berth: Section<"berth", BerthConfig> = {
+  key: "berth",
+  schema: {
+    berth: { keys: words("datadir metadata manifests uploads instanceid") },
+    "berth.metadata": { keys: words("driver path url") },
+    "berth.manifests": { keys: words("maxbytes") },
+    "berth.uploads": { keys: words("hashing sessionttl lease") },
+  },
+  read(r) {
+    const datadir = dataDir(r);
+    return {
+      datadir,
+      metadata: readMetadata(r, datadir),
+      manifests: { maxbytes: r.int("berth.manifests.maxbytes", 1) ?? 4 * MIB },
+      uploads: {
+        hashing: r.oneOf("berth.uploads.hashing", ["auto", "portable"]) ?? "auto",
+        sessionttl: r.duration("berth.uploads.sessionttl") ?? 24 * 3600_000,
+        lease: r.duration("berth.uploads.lease") ?? 15_000,
+      },
+      instanceid: r.text("berth.instanceid"),
+    };
+  },
+};
+
+/**
+ * `berth.datadir` without a trailing slash; default `./data`. Other sections' defaults
+ * (`storage.filesystem.rootdirectory`) live under it.
+ */
+export function dataDir(r: Reader): string {
+  return (r.text("berth.datadir") ?? "./data").replace(/(.)\/+$/, "$1");
+}
+
+function readMetadata(r: Reader, datadir: string): BerthConfig["metadata"] {
+  const driver = r.oneOf("berth.metadata.driver", ["kv", "memory"]) ?? "kv";
+  const path = r.text("berth.metadata.path");
+  const url = r.text("berth.metadata.url");
+  if (driver === "memory" && (path !== undefined || url !== undefined)) {
+    r.fail("berth.metadata", `driver "memory" takes neither path nor url`);
+  }
+  if (path !== undefined && url !== undefined) {
+    r.fail("berth.metadata", `takes path or url, not both (path "${path}", url "${url}")`);
+  }
+  if (url !== undefined && !/^https?:\/\/[^/?#]+/.test(url)) {
+    r.fail("berth.metadata.url", `must be an http(s) KV Connect URL, got "${url}"`);
+  }
+  if (driver === "memory") return { driver };
+  return url !== undefined ? { driver, url } : { driver, path: path ?? `${datadir}/metadata.kv` };
+}

@@ -1,0 +1,42 @@
+/**
+ * @module
+ * Sections kept as written for the module that implements them: `auth` (validated by
+ * `src/auth/config.ts`, which also loads the files it names), `notifications` and
+ * `proxy`. Their contents are free-form here; only their being mappings is checked.
+ * When a capability comes to read its section here, its stub below is replaced by a
+ * file of its own, as for `storage.ts`.
+ */
+import { isObject } from "./reader.ts";
+import type { Section } from "./section.ts";
+
+/** A section as written: a mapping, or undefined when absent. */
+export type RawSection = Record<string, unknown> | undefined;
+
+/** A section that only has to be a mapping; `selects` as in {@linkcode Section}. */
+export function rawSection<K extends string>(
+  key: K,
+  selects?: readonly string[],
+): Section<K, RawSection> {
+  return {
+    key,
+    schema: {},
+    selects,
+    read(r) {
+      const value = r.get(key);
+      if (value === undefined || isObject(value)) return value;
+      return r.fail(key, `must be a mapping, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
+/**
+ * `auth:`. `builtin` is not among the mechanisms `REGISTRY_AUTH` chooses between: it is
+ * used together with htpasswd, not instead of it.
+ */
+export const auth = rawSection("auth", ["htpasswd", "token", "silly"]);
+
+/** `notifications:`, kept for the notifications module. */
+export const notifications = rawSection("notifications");
+
+/** `proxy:`, kept for the pull-through cache. */
+export const proxy = rawSection("proxy");
