@@ -26,6 +26,8 @@ export interface BerthConfig {
     sessionttl: number;
     /** A crashed writer's hold on an upload runs out after this; default 15s. */
     lease: number;
+    /** A request body that sends nothing for this long is aborted; default 60s. */
+    stalltimeout: number;
   };
   /** Names this process in logs; random when absent. */
   instanceid?: string;
@@ -38,7 +40,7 @@ export const berth: Section<"berth", BerthConfig> = {
     berth: { keys: words("datadir metadata manifests uploads instanceid") },
     "berth.metadata": { keys: words("driver path url") },
     "berth.manifests": { keys: words("maxbytes") },
-    "berth.uploads": { keys: words("hashing sessionttl lease") },
+    "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
   },
   read(r) {
     const datadir = dataDir(r);
@@ -50,6 +52,7 @@ export const berth: Section<"berth", BerthConfig> = {
         hashing: r.oneOf("berth.uploads.hashing", ["auto", "portable"]) ?? "auto",
         sessionttl: r.duration("berth.uploads.sessionttl") ?? 24 * 3600_000,
         lease: r.duration("berth.uploads.lease") ?? 15_000,
+        stalltimeout: r.duration("berth.uploads.stalltimeout") ?? 60_000,
       },
       instanceid: r.text("berth.instanceid"),
     };

@@ -59,7 +59,7 @@ Deno.test("config: an empty document gives Berth's defaults", () => {
       datadir: "./data",
       metadata: { driver: "kv", path: "./data/metadata.kv" },
       manifests: { maxbytes: 4 * MIB },
-      uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000 },
+      uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000, stalltimeout: 60_000 },
     },
     ignored: [],
   };
@@ -237,6 +237,40 @@ Deno.test("config: REGISTRY_* variables override the file", async (t) => {
       /must index the list \(0 to 0\), got "3"/,
     );
   });
+});
+
+Deno.test("config: berth.uploads.stalltimeout is a duration in milliseconds, 60s by default", () => {
+  const stall = (doc: unknown, env: Record<string, string> = {}) =>
+    buildConfig(doc, env).berth.uploads.stalltimeout;
+  assert.equal(stall({}), 60_000);
+  assert.equal(stall({ berth: { uploads: { stalltimeout: "2m30s" } } }), 150_000);
+  assert.equal(stall({}, { REGISTRY_BERTH_UPLOADS_STALLTIMEOUT: "500ms" }), 500);
+  assert.equal(
+    stall(
+      { berth: { uploads: { stalltimeout: "1h" } } },
+      { REGISTRY_BERTH_UPLOADS_STALLTIMEOUT: "10s" },
+    ),
+    10_000,
+    "the environment wins over the file",
+  );
+  const setting = "berth.uploads.stalltimeout";
+  for (const [bad, shown] of [[60, "60"], ["0s", '"0s"'], ["soon", '"soon"'], [true, "true"]]) {
+    assertConfigError(
+      () => buildConfig({ berth: { uploads: { stalltimeout: bad } } }),
+      setting,
+      new RegExp(`must be a positive duration with a unit, .*got ${shown}$`),
+    );
+  }
+  assertConfigError(
+    () => buildConfig({}, { REGISTRY_BERTH_UPLOADS_STALLTIMEOUT: "30" }),
+    setting,
+    /duration with a unit.*got "30" \(set by REGISTRY_BERTH_UPLOADS_STALLTIMEOUT\)$/,
+  );
+  assertConfigError(
+    () => buildConfig({ berth: { uploads: { stalltimeuot: "5s" } } }),
+    "berth.uploads.stalltimeuot",
+    /is not a known setting/,
+  );
 });
 
 Deno.test("config: an invalid setting stops start-up, naming the setting", () => {
