@@ -9,7 +9,8 @@
  *   token: { realm, service, issuer,                 # an external token server
  *            rootcertbundle and/or jwks,             #   (distribution's keys)
  *            autoredirect, autoredirectpath, signingalgorithms }
- *   builtin: { realm, service, issuer, expiration }  # with htpasswd: Berth's token server
+ *   builtin: { realm, service, issuer,               # with htpasswd: Berth's token server
+ *              expiration, refreshtokens }
  *   policy: { groups, rules, catalog }               # with htpasswd or builtin
  * ```
  *
@@ -53,6 +54,11 @@ export interface BuiltinSettings {
   issuer: string;
   /** Access token lifetime in seconds. */
   expiration: number;
+  /**
+   * Whether password grants that ask for one get a refresh token (and refresh grants are
+   * served); default true.
+   */
+  refreshTokens: boolean;
   users: HtpasswdFile;
   policy: Policy;
 }
@@ -143,7 +149,13 @@ export async function readAuthConfig(
     "autoredirectpath",
     "signingalgorithms",
   ]);
-  const builtin = section(auth, "builtin", ["realm", "service", "issuer", "expiration"]);
+  const builtin = section(auth, "builtin", [
+    "realm",
+    "service",
+    "issuer",
+    "expiration",
+    "refreshtokens",
+  ]);
 
   if (token) {
     if (htpasswd || builtin) {
@@ -194,6 +206,8 @@ export async function readAuthConfig(
     service: quotable(builtin, "service", "auth.builtin.service", "berth"),
     issuer: text(builtin, "issuer", "auth.builtin.issuer", "berth"),
     expiration,
+    refreshTokens: builtin.refreshtokens === undefined || builtin.refreshtokens === null ||
+      bool(builtin, "refreshtokens", "auth.builtin.refreshtokens"),
     users,
     policy,
   };

@@ -11,7 +11,10 @@
  *
  * Granted scopes are what was asked intersected with what the policy allows the caller.
  * Refresh tokens live 30 days and carry a fingerprint of the user's password hash, so a
- * new password or a removed account ends them.
+ * new password or a removed account ends them. With `refreshTokens` off
+ * (`auth.builtin.refreshtokens: false`) password grants never carry one, and a refresh
+ * grant is answered 400 `UNSUPPORTED`, whatever token it offers: the grant type is not
+ * served, so the token is not even verified, and no failure is counted against the client.
  */
 import type { Scope } from "../access.ts";
 import type { Ctx } from "../context.ts";
@@ -38,6 +41,8 @@ export interface TokenServerOptions {
   service: string;
   /** Access token lifetime in seconds. */
   expiration: number;
+  /** Whether refresh tokens are issued and accepted. */
+  refreshTokens: boolean;
   throttle: Throttle;
   logger: Logger;
 }
@@ -143,7 +148,7 @@ export function tokenRoutes(o: TokenServerOptions): Route[] {
       }
       subject = await login(creds.user, creds.password, ctx.client);
     }
-    const offline = q.get("offline_token") === "true" && subject !== null;
+    const offline = o.refreshTokens && q.get("offline_token") === "true" && subject !== null;
     return answer(
       ctx,
       subject,
@@ -167,10 +172,17 @@ export function tokenRoutes(o: TokenServerOptions): Route[] {
           form.get("password") ?? "",
           ctx.client,
         );
-        const offline = form.get("access_type") === "offline";
+        const offline = o.refreshTokens && form.get("access_type") === "offline";
         return answer(ctx, subject, scopes, offline ? await newRefreshToken(subject) : null);
       }
       case "refresh_token": {
+        if (!o.refreshTokens) {
+          o.logger.info("refresh refused: refresh tokens are turned off", { client: ctx.client });
+          throw badRequest(
+            "Refresh tokens are turned off on this registry (auth.builtin.refreshtokens: " +
+              "false): sign in again with a user name and password",
+          );
+        }
         const given = form.get("refresh_token") ?? "";
         const subject = await refresh(given, ctx.client);
         return answer(ctx, subject, scopes, given);

@@ -117,6 +117,11 @@ Deno.test("auth: every configuration mistake stops start-up, naming the setting"
     [{ htpasswd: { path }, builtin: { expiration: "5m" } }, "auth.builtin.expiration", /seconds/],
     [{ htpasswd: { path }, builtin: { realm: "/token" } }, "auth.builtin.realm", /URL/],
     [{ htpasswd: { path }, builtin: { keyfile: "x" } }, "auth.builtin.keyfile", /not a known/],
+    [
+      { htpasswd: { path }, builtin: { refreshtokens: "no" } },
+      "auth.builtin.refreshtokens",
+      /must be true or false, got "no"/,
+    ],
   ];
   try {
     for (const [auth, setting, message] of bad) {
@@ -142,6 +147,24 @@ Deno.test("auth: values from REGISTRY_AUTH_* variables (strings) are read like Y
     });
     assert.equal(builtin.mechanism, "builtin");
     assert.equal(builtin.mechanism === "builtin" && builtin.expiration, 600);
+    assert.equal(builtin.mechanism === "builtin" && builtin.refreshTokens, true, "the default");
+    for (const [value, expected] of [["false", false], ["true", true], [false, false]] as const) {
+      const doc = buildConfig({}, {
+        REGISTRY_AUTH_HTPASSWD_PATH: path,
+        REGISTRY_AUTH_BUILTIN_REFRESHTOKENS: String(value),
+      });
+      const fromEnv = await readAuthConfig(doc.auth!);
+      assert.equal(fromEnv.mechanism === "builtin" && fromEnv.refreshTokens, expected, `${value}`);
+      const fromFile = await readAuthConfig({
+        htpasswd: { path },
+        builtin: { refreshtokens: value },
+      });
+      assert.equal(
+        fromFile.mechanism === "builtin" && fromFile.refreshTokens,
+        expected,
+        `${value}`,
+      );
+    }
     const token = await readAuthConfig({
       token: {
         ...TOKEN,
