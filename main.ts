@@ -40,8 +40,7 @@ async function main(): Promise<void> {
     onListen: ({ hostname, port }) => {
       logger.info("listening", {
         addr: `${hostname}:${port}`,
-        storage: runtime.deps.registry.driver.name,
-        metadata: runtime.deps.registry.store.name,
+        ...runtime.deps.registry.describe(),
       });
     },
   }, (request, info) => runtime.app.fetch(request, info));

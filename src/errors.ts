@@ -1,43 +1,61 @@
 /**
  * @module
- * The OCI error table and the one error type handlers and the registry layer throw.
- * `src/app.ts` is the only place a {@linkcode RegistryError} becomes an HTTP response.
+ * The one error type the registry layer and the OCI parsers throw: an OCI error code, a
+ * message, structured detail for the client, and hints that say what the failure means
+ * (where an upload stands, when to retry, what limit was hit) without naming HTTP.
+ * `src/http/render_error.ts` is the only place that turns one into a response: it owns
+ * the code-to-status table and derives headers (`Range`, `Retry-After`, ...) from hints.
  */
 
-/** Error codes of the OCI Distribution Specification, plus distribution's pagination code. */
-export const ERROR_STATUS = {
-  BLOB_UNKNOWN: 404,
-  BLOB_UPLOAD_INVALID: 400,
-  BLOB_UPLOAD_UNKNOWN: 404,
-  DIGEST_INVALID: 400,
-  MANIFEST_BLOB_UNKNOWN: 400,
-  MANIFEST_INVALID: 400,
-  MANIFEST_UNKNOWN: 404,
-  NAME_INVALID: 400,
-  NAME_UNKNOWN: 404,
-  PAGINATION_NUMBER_INVALID: 400,
-  SIZE_INVALID: 400,
-  TAG_INVALID: 400,
-  RANGE_INVALID: 416,
-  UNAUTHORIZED: 401,
-  DENIED: 403,
-  UNSUPPORTED: 405,
-  TOOMANYREQUESTS: 429,
-  UNAVAILABLE: 503,
-  UNKNOWN: 500,
-} as const;
+/**
+ * Error codes of the OCI Distribution Specification (plus distribution's pagination
+ * code), the only codes Berth answers with on the OCI routes.
+ */
+export type ErrorCode =
+  | "BLOB_UNKNOWN"
+  | "BLOB_UPLOAD_INVALID"
+  | "BLOB_UPLOAD_UNKNOWN"
+  | "DIGEST_INVALID"
+  | "MANIFEST_BLOB_UNKNOWN"
+  | "MANIFEST_INVALID"
+  | "MANIFEST_UNKNOWN"
+  | "MANIFEST_UNVERIFIED"
+  | "NAME_INVALID"
+  | "NAME_UNKNOWN"
+  | "PAGINATION_NUMBER_INVALID"
+  | "SIZE_INVALID"
+  | "TAG_INVALID"
+  | "RANGE_INVALID"
+  | "UNAUTHORIZED"
+  | "DENIED"
+  | "UNSUPPORTED"
+  | "TOOMANYREQUESTS"
+  | "UNAVAILABLE"
+  | "UNKNOWN";
 
-/** One of the codes in {@linkcode ERROR_STATUS}. */
-export type ErrorCode = keyof typeof ERROR_STATUS;
+/** What a failure means beyond its code; the HTTP layer turns these into statuses and headers. */
+export interface ErrorHints {
+  /** The upload session the failure is about, and the offset the client may resume from. */
+  upload?: { id: string; offset: number };
+  /** Seconds after which the same request may succeed (contention, a busy upload, an outage). */
+  retryAfter?: number;
+  /** Size of the blob a byte range was checked against (an unsatisfiable range). */
+  blobSize?: number;
+  /** A request body was over this many bytes. */
+  tooLarge?: number;
+  /**
+   * The thing "unknown" is referenced by the pushed body rather than named by the URL
+   * (a missing child of a pushed index): a bad request, not a missing resource.
+   */
+  referenced?: boolean;
+  /** The storage backend is out of space. */
+  storageFull?: boolean;
+}
 
 /** Options of a {@linkcode RegistryError}. */
-export interface RegistryErrorOptions {
+export interface RegistryErrorOptions extends ErrorHints {
   /** Extra structured detail rendered in the error body. */
   detail?: unknown;
-  /** Overrides the table status (e.g. 413 for an oversized manifest). */
-  status?: number;
-  /** Headers the response must carry (e.g. `Range` on a 416, `WWW-Authenticate` on 401). */
-  headers?: Record<string, string>;
   /** The underlying failure, for logs only. */
   cause?: unknown;
 }
@@ -45,17 +63,16 @@ export interface RegistryErrorOptions {
 /** A failure the client is told about, with its OCI code. */
 export class RegistryError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   readonly detail: unknown;
-  readonly headers: Record<string, string>;
+  readonly hints: Readonly<ErrorHints>;
 
   constructor(code: ErrorCode, message: string, options: RegistryErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = "RegistryError";
     this.code = code;
-    this.status = options.status ?? ERROR_STATUS[code];
-    this.detail = options.detail;
-    this.headers = options.headers ?? {};
+    const { detail, cause: _cause, ...hints } = options;
+    this.detail = detail;
+    this.hints = hints;
   }
 
   /** The OCI error body: `{"errors":[{code,message,detail}]}`. */

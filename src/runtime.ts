@@ -1,15 +1,20 @@
 /**
  * @module
  * Builds a running registry from a configuration: opens the drivers, assembles the
- * registry layer and the application. `main.ts` serves it; tests build their own.
+ * registry layer, its periodic jobs and the application. `main.ts` serves it; tests and
+ * offline commands build their own.
  */
 import { openBlobDriver, openMetadataStore } from "../drivers/factory.ts";
 import type { BlobDriver } from "../drivers/blob/types.ts";
 import type { MetadataStore } from "../drivers/metadata/types.ts";
-import { type App, createApp } from "./app.ts";
+import { type App, type AppDeps, createApp } from "./app.ts";
 import type { Config } from "./config/mod.ts";
-import type { AppDeps } from "./context.ts";
+import { Leases } from "./jobs/lease.ts";
+import { Scheduler } from "./jobs/scheduler.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { UploadHashers } from "./registry/hashing.ts";
+import { HEARTBEAT_TTL_MS, Instances } from "./registry/instances.ts";
+import { meta } from "./registry/keys.ts";
 import { purgeUploads } from "./registry/purge.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { UploadTokens } from "./upload_token.ts";
@@ -19,7 +24,15 @@ export interface Runtime {
   app: App;
   deps: AppDeps;
   config: Config;
-  /** Closes the drivers. */
+  /** The drivers, for the assembly's own jobs, offline commands and tests. */
+  drivers: { blobs: BlobDriver; metadata: MetadataStore };
+  /** This process among the instances sharing the metadata store. */
+  instances: Instances;
+  /** Running digests of uploads (their statistics show cold resumes). */
+  hashers: UploadHashers;
+  /** The periodic jobs (upload purging, heartbeats, ...). */
+  scheduler: Scheduler;
+  /** Stops the jobs and closes the drivers. */
   close(): Promise<void>;
 }
 
@@ -30,6 +43,9 @@ export interface RuntimeOptions {
   driver?: BlobDriver;
   store?: MetadataStore;
 }
+
+/** How long a fleet-wide job's lease lasts without renewal. */
+const JOB_LEASE_MS = 30_000;
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(
@@ -46,10 +62,14 @@ export async function createRuntime(
     const store = options.store ?? await openMetadataStore(config.berth.metadata);
     if (!options.store) opened.push(store);
     const secret = config.http.secret ?? await sharedSecret(store);
+    const instances = new Instances(store, instanceId);
+    await instances.beat();
+    const hashers = new UploadHashers({ instanceId });
     const registry = createRegistry({
       driver,
       store,
-      instanceId,
+      instances,
+      hashers,
       portableHashing: config.berth.uploads.hashing === "portable",
       sessionTtlMs: config.berth.uploads.sessionttl,
       leaseMs: config.berth.uploads.lease,
@@ -63,7 +83,6 @@ export async function createRuntime(
       registry,
       tokens: new UploadTokens(secret),
       logger,
-      instanceId,
       authorizer: auth.authorizer,
       extraRoutes: auth.routes,
       options: {
@@ -73,15 +92,40 @@ export async function createRuntime(
         maxManifestBytes: config.berth.manifests.maxbytes,
         baseUrl,
         headers: config.http.headers,
+        stallTimeoutMs: config.berth.uploads.stalltimeout,
       },
     };
-    const stopPurging = schedulePurge(config, driver, store, logger);
+    const scheduler = new Scheduler(new Leases(store, instances, JOB_LEASE_MS), logger);
+    scheduler.add({
+      name: "heartbeat",
+      interval: HEARTBEAT_TTL_MS / 3,
+      run: () => instances.beat(),
+    });
+    const purging = config.storage.maintenance.uploadpurging;
+    if (purging.enabled && driver.uploads.list) {
+      scheduler.add({
+        name: "upload-purge",
+        interval: purging.interval,
+        // A random first delay of one to five minutes, so a fleet does not purge in step.
+        firstDelay: 60_000 + Math.random() * 240_000,
+        fleet: "one",
+        run: async () => {
+          await purgeUploads(driver, store, { ageMs: purging.age, dryRun: purging.dryrun, logger });
+        },
+      });
+    }
+    scheduler.start();
     return {
       app: createApp(deps),
       deps,
       config,
+      drivers: { blobs: driver, metadata: store },
+      instances,
+      hashers,
+      scheduler,
       close: async () => {
-        stopPurging();
+        await scheduler.stop();
+        await instances.retire().catch(() => {});
         for (const r of opened.reverse()) await r.close().catch(() => {});
       },
     };
@@ -92,38 +136,11 @@ export async function createRuntime(
 }
 
 /**
- * Runs upload purging every `interval`, first after a random delay of one to five minutes
- * (so a fleet does not purge in step). Returns what stops it.
- */
-function schedulePurge(
-  config: Config,
-  driver: BlobDriver,
-  store: MetadataStore,
-  logger: Logger,
-): () => void {
-  const purging = config.storage.maintenance.uploadpurging;
-  if (!purging.enabled || !driver.uploads.list) return () => {};
-  let timer = 0;
-  // An unref'd timer: purging never keeps a process alive on its own.
-  const later = (ms: number) => {
-    timer = setTimeout(tick, ms) as unknown as number;
-    Deno.unrefTimer(timer);
-  };
-  const tick = () => {
-    purgeUploads(driver, store, { ageMs: purging.age, dryRun: purging.dryrun, logger })
-      .catch((err) => logger.warn("upload purge failed", { error: err }));
-    later(purging.interval);
-  };
-  later(60_000 + Math.random() * 240_000);
-  return () => clearTimeout(timer);
-}
-
-/**
  * The upload-token secret when `http.secret` is not set: generated once and kept in the
  * metadata store, so restarts and every instance sharing the store agree on it.
  */
 async function sharedSecret(store: MetadataStore): Promise<string> {
-  const key = ["config", "upload-secret"];
+  const key = meta.uploadSecret();
   for (let i = 0; i < 5; i++) {
     const found = await store.get<string>(key);
     if (found) return found.value;

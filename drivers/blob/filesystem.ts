@@ -25,12 +25,16 @@
 import { dirname, join, resolve, sep } from "node:path";
 import {
   type BlobDriver,
+  type BlobEntry,
   type BlobStat,
   type ByteRange,
+  DriverFullError,
+  DriverNotFoundError,
   DriverRangeError,
   type UploadDriver,
   type UploadRef,
 } from "./types.ts";
+import { isNoSpace } from "../errors.ts";
 import { fileStream, pour, syncFolder } from "./file_streams.ts";
 
 /** Options of {@linkcode FilesystemBlobDriver.open}. */
@@ -50,9 +54,27 @@ function notFound(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound;
 }
 
+/**
+ * Runs a write-side operation, turning "no space left" into {@linkcode DriverFullError};
+ * the caller has already arranged for nothing partial to stay behind.
+ */
+async function spaceChecked<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (isNoSpace(err)) {
+      throw new DriverFullError(`No space left on the storage device while ${what}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
 /** Blobs as files. */
 export class FilesystemBlobDriver implements BlobDriver {
   readonly name = "filesystem";
+  readonly cheapStat = true;
   readonly #root: string;
   readonly #sync: boolean;
 
@@ -97,7 +119,7 @@ export class FilesystemBlobDriver implements BlobDriver {
   async stat(key: string): Promise<BlobStat | null> {
     try {
       const info = await Deno.stat(this.#path(key));
-      return info.isFile ? { size: info.size } : null;
+      return info.isFile ? { size: info.size, modified: info.mtime?.getTime() ?? 0 } : null;
     } catch (err) {
       if (notFound(err)) return null;
       throw err;
@@ -128,18 +150,21 @@ export class FilesystemBlobDriver implements BlobDriver {
   async write(key: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }> {
     const target = this.#path(key);
     const tmp = this.#tmp();
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    let open = true;
+    let file: Deno.FsFile | null = null;
     try {
-      const size = await pour(body, file);
-      if (this.#sync) await file.syncData();
-      file.close();
-      open = false;
-      await this.#rename(tmp, target);
-      return { size };
+      return await spaceChecked(`writing ${key}`, async () => {
+        file = await Deno.open(tmp, { write: true, createNew: true });
+        const size = await pour(body, file);
+        if (this.#sync) await file.syncData();
+        file.close();
+        file = null;
+        await this.#rename(tmp, target);
+        return { size };
+      });
     } catch (err) {
-      if (open) file.close();
+      (file as Deno.FsFile | null)?.close();
       await Deno.remove(tmp).catch(() => {});
+      await body.cancel(err).catch(() => {});
       throw err;
     }
   }
@@ -193,10 +218,10 @@ export class FilesystemBlobDriver implements BlobDriver {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string): AsyncIterable<BlobEntry> {
     const base = prefix.replace(/\/+$/, "");
     const start = base === "" ? this.#root : this.#path(base);
-    const walk = async function* (dir: string, rel: string): AsyncIterable<string> {
+    const walk = async function* (dir: string, rel: string): AsyncIterable<BlobEntry> {
       let entries: Deno.DirEntry[];
       try {
         entries = await Array.fromAsync(Deno.readDir(dir));
@@ -209,7 +234,11 @@ export class FilesystemBlobDriver implements BlobDriver {
         if (rel === "" && RESERVED.has(e.name)) continue;
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory) yield* walk(join(dir, e.name), key);
-        else if (e.isFile) yield key;
+        else if (e.isFile) {
+          // Removed between the listing and the stat: not there any more, not listed.
+          const info = await Deno.stat(join(dir, e.name)).catch(() => null);
+          if (info) yield { key, size: info.size, modified: info.mtime?.getTime() ?? 0 };
+        }
       }
     };
     yield* walk(start, base);
@@ -238,7 +267,7 @@ export class FilesystemBlobDriver implements BlobDriver {
       await file.lock(true);
       const [held, named] = await Promise.all([file.stat(), Deno.stat(path).catch(() => null)]);
       if (!named || held.ino !== named.ino || held.dev !== named.dev) {
-        throw new Error(`Upload "${ref.id}" was published or aborted meanwhile`);
+        throw new DriverNotFoundError(`Upload "${ref.id}" was published or aborted meanwhile`);
       }
       return file;
     } catch (err) {
@@ -251,7 +280,9 @@ export class FilesystemBlobDriver implements BlobDriver {
     try {
       return await Deno.open(this.#uploadFile(ref), options);
     } catch (err) {
-      if (notFound(err)) throw new Error(`Upload "${ref.id}" does not exist`, { cause: err });
+      if (notFound(err)) {
+        throw new DriverNotFoundError(`Upload "${ref.id}" does not exist`, { cause: err });
+      }
       throw err;
     }
   }
@@ -262,8 +293,13 @@ export class FilesystemBlobDriver implements BlobDriver {
     create: async (id) => {
       const ref = { id };
       const path = this.#uploadFile(ref);
-      await Deno.mkdir(dirname(path), { recursive: true });
-      await Deno.writeFile(path, new Uint8Array(0), { createNew: true });
+      await spaceChecked("starting an upload", async () => {
+        await Deno.mkdir(dirname(path), { recursive: true });
+        await Deno.writeFile(path, new Uint8Array(0), { createNew: true });
+      }).catch(async (err) => {
+        await Deno.remove(dirname(path), { recursive: true }).catch(() => {});
+        throw err;
+      });
       return ref;
     },
     append: async (ref, offset, body) => {
@@ -271,16 +307,23 @@ export class FilesystemBlobDriver implements BlobDriver {
       try {
         const { size } = await file.stat();
         if (size < offset) {
-          throw new Error(`Upload "${ref.id}" holds ${size} bytes, fewer than offset ${offset}`);
+          throw new DriverNotFoundError(
+            `Upload "${ref.id}" holds ${size} bytes, fewer than offset ${offset}`,
+          );
         }
         await file.truncate(offset);
         await file.seek(offset, Deno.SeekMode.Start);
         try {
-          const written = await pour(body, file);
-          if (this.#sync) await file.syncData();
+          const written = await spaceChecked(`appending to upload ${ref.id}`, async () => {
+            const n = await pour(body, file);
+            if (this.#sync) await file.syncData();
+            return n;
+          });
           return { ref, written };
         } catch (err) {
+          // Back to the last acknowledged offset: a failed append leaves nothing behind.
           await file.truncate(offset).catch(() => {});
+          await body.cancel(err).catch(() => {});
           throw err;
         }
       } finally {
@@ -295,7 +338,7 @@ export class FilesystemBlobDriver implements BlobDriver {
       });
       if (size < end) {
         file.close();
-        throw new Error(`Upload "${ref.id}" holds ${size} bytes, fewer than ${end}`);
+        throw new DriverNotFoundError(`Upload "${ref.id}" holds ${size} bytes, fewer than ${end}`);
       }
       return fileStream(file, end);
     },
@@ -313,7 +356,9 @@ export class FilesystemBlobDriver implements BlobDriver {
       try {
         const held = (await file.stat()).size;
         if (held < size) {
-          throw new Error(`Upload "${ref.id}" holds ${held} bytes, fewer than ${size}`);
+          throw new DriverNotFoundError(
+            `Upload "${ref.id}" holds ${held} bytes, fewer than ${size}`,
+          );
         }
         await file.truncate(size);
         if (this.#sync) await file.syncData();

@@ -5,8 +5,10 @@
  */
 import {
   type BlobDriver,
+  type BlobEntry,
   type BlobStat,
   type ByteRange,
+  DriverNotFoundError,
   DriverRangeError,
   type UploadDriver,
   type UploadRef,
@@ -60,22 +62,27 @@ function truncate(chunks: Uint8Array[], length: number): Uint8Array[] {
 /** Blobs in memory. */
 export class MemoryBlobDriver implements BlobDriver {
   readonly name = "memory";
+  readonly cheapStat = true;
   readonly #objects = new Map<string, Uint8Array[]>();
+  /** When each object was written. */
+  readonly #written = new Map<string, number>();
   readonly #uploads = new Map<string, Uint8Array[]>();
   readonly #touched = new Map<string, number>();
 
   /** The chunks of upload `id`, which must hold at least `length` bytes. */
   #upload(id: string, length: number): Uint8Array[] {
     const chunks = this.#uploads.get(id);
-    if (!chunks) throw new Error(`Upload "${id}" does not exist`);
+    if (!chunks) throw new DriverNotFoundError(`Upload "${id}" does not exist`);
     const held = size(chunks);
-    if (held < length) throw new Error(`Upload "${id}" holds ${held} bytes, fewer than ${length}`);
+    if (held < length) {
+      throw new DriverNotFoundError(`Upload "${id}" holds ${held} bytes, fewer than ${length}`);
+    }
     return chunks;
   }
 
   stat(key: string): Promise<BlobStat | null> {
     const o = this.#objects.get(key);
-    return Promise.resolve(o ? { size: size(o) } : null);
+    return Promise.resolve(o ? { size: size(o), modified: this.#written.get(key) ?? 0 } : null);
   }
 
   read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
@@ -92,15 +99,20 @@ export class MemoryBlobDriver implements BlobDriver {
   async write(key: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }> {
     const chunks = await collect(body);
     this.#objects.set(key, chunks);
+    this.#written.set(key, Date.now());
     return { size: size(chunks) };
   }
 
   delete(key: string): Promise<boolean> {
+    this.#written.delete(key);
     return Promise.resolve(this.#objects.delete(key));
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
-    for (const key of [...this.#objects.keys()]) if (key.startsWith(prefix)) yield key;
+  async *list(prefix: string): AsyncIterable<BlobEntry> {
+    for (const [key, chunks] of [...this.#objects]) {
+      if (!key.startsWith(prefix) || !this.#objects.has(key)) continue;
+      yield { key, size: size(chunks), modified: this.#written.get(key) ?? 0 };
+    }
   }
 
   health(): Promise<void> {
@@ -135,6 +147,7 @@ export class MemoryBlobDriver implements BlobDriver {
         // A publish retried after it succeeded (the caller died before recording it).
         if (!this.#uploads.has(id) && done && size(done) === length) return key;
         this.#objects.set(key, truncate(this.#upload(id, length), length));
+        this.#written.set(key, Date.now());
         this.#uploads.delete(id);
         this.#touched.delete(id);
         return key;

@@ -16,6 +16,7 @@
  */
 import {
   type BlobDriver,
+  type BlobEntry,
   type BlobStat,
   type ByteRange,
   DriverRangeError,
@@ -35,6 +36,8 @@ const SMALL_WRITE = 256 * 1024;
 /** Blob driver over an S3 bucket. */
 export class S3BlobDriver implements BlobDriver {
   readonly name = "s3";
+  /** A HeadObject per blob read would double the round trips of every pull. */
+  readonly cheapStat = false;
   readonly uploads: S3Uploads;
   readonly #client: S3Client;
   readonly #root: string;
@@ -52,9 +55,8 @@ export class S3BlobDriver implements BlobDriver {
     this.uploads = new S3Uploads(this.#client, (key) => this.#full(key), this.#partSize);
   }
 
-  async stat(key: string): Promise<BlobStat | null> {
-    const size = await this.#client.head(this.#full(key));
-    return size === null ? null : { size };
+  stat(key: string): Promise<BlobStat | null> {
+    return this.#client.headObject(this.#full(key));
   }
 
   async read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
@@ -113,9 +115,9 @@ export class S3BlobDriver implements BlobDriver {
     return true;
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
-    for await (const key of this.#client.list(this.#full(prefix))) {
-      yield key.slice(this.#root.length);
+  async *list(prefix: string): AsyncIterable<BlobEntry> {
+    for await (const object of this.#client.list(this.#full(prefix))) {
+      yield { ...object, key: object.key.slice(this.#root.length) };
     }
   }
 

@@ -11,7 +11,7 @@
  * {@linkcode DriverUnavailableError}, as does any status the caller did not expect.
  */
 import { DriverUnavailableError } from "./types.ts";
-import { parseListObjects, parseS3Error } from "./s3_xml.ts";
+import { type ListedObject, parseListObjects, parseS3Error } from "./s3_xml.ts";
 import {
   type Credentials,
   EMPTY_SHA256,
@@ -143,12 +143,17 @@ export class S3Client {
 
   /** Size of the object at `key`, or null when there is none (HEAD). */
   async head(key: string): Promise<number | null> {
+    return (await this.headObject(key))?.size ?? null;
+  }
+
+  /** Size and `Last-Modified` of the object at `key`, or null when there is none (HEAD). */
+  async headObject(key: string): Promise<{ size: number; modified: number } | null> {
     const response = await this.send({ method: "HEAD", key, accept: [404] });
     await response.body?.cancel();
     if (response.status === 404) return null;
     const size = Number(response.headers.get("content-length"));
     if (!Number.isSafeInteger(size)) throw new Error(`S3 sent no size for ${key}`);
-    return size;
+    return { size, modified: Date.parse(response.headers.get("last-modified") ?? "") || 0 };
   }
 
   /** Stores `bytes` at `key` (PutObject; S3 publishes it whole). */
@@ -174,14 +179,14 @@ export class S3Client {
     await response.body?.cancel();
   }
 
-  /** Every key that starts with `prefix` (ListObjectsV2, followed page by page). */
-  async *list(prefix: string): AsyncIterable<string> {
+  /** Every object whose key starts with `prefix` (ListObjectsV2, followed page by page). */
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     let token: string | null = null;
     do {
       const query: Record<string, string> = { "list-type": "2", prefix };
       if (token) query["continuation-token"] = token;
       const page = parseListObjects((await this.sendText({ method: "GET", query })).text);
-      yield* page.keys;
+      yield* page.objects;
       token = page.next;
     } while (token);
   }

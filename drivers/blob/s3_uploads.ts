@@ -23,7 +23,7 @@
  * An upload of zero bytes aborts the multipart upload (S3 cannot complete one without
  * parts) and stores an empty object at the same key.
  */
-import type { UploadDriver, UploadRef } from "./types.ts";
+import { DriverNotFoundError, type UploadDriver, type UploadRef } from "./types.ts";
 import type { S3Client } from "./s3_client.ts";
 import {
   abortMultipart,
@@ -94,7 +94,9 @@ export class S3Uploads implements UploadDriver {
       const buffer = new Uint8Array(state.partSize);
       const keep = offset - base; // staged bytes that stay
       if (keep > 0 && !await this.#readTail(state, buffer.subarray(0, keep))) {
-        throw new Error(`Upload ${state.id} lost its staged bytes ${state.tail?.name}`);
+        throw new DriverNotFoundError(
+          `Upload ${state.id} lost its staged bytes ${state.tail?.name}`,
+        );
       }
       const upload = this.#multipart(state);
       let parts = state.parts;
@@ -106,7 +108,9 @@ export class S3Uploads implements UploadDriver {
         written += fill - before;
         if (fill < buffer.length) break;
         if (!await uploadPart(this.#client, upload, parts + 1, buffer)) {
-          throw new Error(`The multipart upload of upload ${state.id} no longer exists`);
+          throw new DriverNotFoundError(
+            `The multipart upload of upload ${state.id} no longer exists`,
+          );
         }
         parts++;
         fill = 0;
@@ -154,7 +158,7 @@ export class S3Uploads implements UploadDriver {
     } else if (!await this.#complete(state, upload, parts, size - parts * state.partSize)) {
       // The multipart upload is gone: completed by an earlier publish, or aborted.
       if (await this.#client.head(upload.key) !== size) {
-        throw new Error(`Upload ${state.id} no longer exists in S3`);
+        throw new DriverNotFoundError(`Upload ${state.id} no longer exists in S3`);
       }
     }
     await this.#clean(state);
@@ -219,8 +223,8 @@ export class S3Uploads implements UploadDriver {
 
   /** Deletes every staged tail of the upload, those of failed appends included. */
   async #clean(state: S3UploadState): Promise<void> {
-    for await (const key of this.#client.list(this.#staged(state, ""))) {
-      await this.#client.remove(key);
+    for await (const object of this.#client.list(this.#staged(state, ""))) {
+      await this.#client.remove(object.key);
     }
   }
 

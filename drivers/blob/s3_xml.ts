@@ -34,20 +34,32 @@ export function parseS3Error(xml: string): { code: string; message: string } | n
   return { code: xmlValue(error, "Code") ?? "", message: xmlValue(error, "Message") ?? "" };
 }
 
+/** One object of a listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** `LastModified` in milliseconds since the epoch (0 when absent or unreadable). */
+  modified: number;
+}
+
 /** One page of a ListObjectsV2 response. */
 export interface ListPage {
-  keys: string[];
+  objects: ListedObject[];
   /** Token of the next page; null on the last page. */
   next: string | null;
 }
 
 /** Parses a `ListBucketResult` (ListObjectsV2). */
 export function parseListObjects(xml: string): ListPage {
-  const keys = xmlElements(xml, "Contents").map((entry) => xmlValue(entry, "Key") ?? "");
+  const objects = xmlElements(xml, "Contents").map((entry) => ({
+    key: xmlValue(entry, "Key") ?? "",
+    size: Number(xmlValue(entry, "Size") ?? 0),
+    modified: Date.parse(xmlValue(entry, "LastModified") ?? "") || 0,
+  }));
   const truncated = xmlValue(xml, "IsTruncated") === "true";
   const next = truncated ? xmlValue(xml, "NextContinuationToken") : null;
   if (truncated && !next) throw new Error("ListObjectsV2 page is truncated but has no token");
-  return { keys, next };
+  return { objects, next };
 }
 
 /** One uploaded part of a multipart upload. */

@@ -8,8 +8,10 @@
  * - Keys are `/`-separated relative paths of safe characters (`[A-Za-z0-9._-]` segments).
  * - Nothing is visible under a key until it is whole: `write` and `uploads.publish`
  *   publish atomically (temporary object plus rename, or the object store's own commit).
- * - Errors other than the ones below are unexpected and surface as `UNKNOWN`/500, except
- *   {@linkcode DriverUnavailableError}, which the registry renders as 503 `UNAVAILABLE`.
+ * - Failures a caller can act on are the typed errors of `drivers/errors.ts`:
+ *   `DriverUnavailableError` (backend down: 503), `DriverFullError` (no space: 507),
+ *   `DriverNotFoundError` (an upload or object named by the caller is gone) and
+ *   `DriverRangeError` (a read past the end). Anything else is unexpected (`UNKNOWN`).
  */
 
 /** An inclusive byte range; `end` omitted means "to the end of the object". */
@@ -21,20 +23,21 @@ export interface ByteRange {
 /** What `stat` knows about a stored object. */
 export interface BlobStat {
   size: number;
+  /** When the object was last written, in milliseconds since the epoch. */
+  modified: number;
 }
 
-/** Thrown by `read` when the range starts at or past the end of the object. */
-export class DriverRangeError extends Error {
-  /** Size of the object the range was checked against. */
-  readonly size: number;
-  constructor(size: number) {
-    super(`Range is outside an object of ${size} bytes`);
-    this.name = "DriverRangeError";
-    this.size = size;
-  }
+/** One object of a listing. */
+export interface BlobEntry extends BlobStat {
+  key: string;
 }
 
-export { DriverUnavailableError } from "../errors.ts";
+export {
+  DriverFullError,
+  DriverNotFoundError,
+  DriverRangeError,
+  DriverUnavailableError,
+} from "../errors.ts";
 
 /**
  * Opaque, JSON-serialisable state of an unfinished upload. The registry stores it in the
@@ -61,14 +64,18 @@ export interface UploadDriver {
    * an upload at a time (it holds a lease), but a driver must still never let a stale
    * writer corrupt bytes below `offset`. Returns the updated ref and the bytes written.
    * If the body stream errors, the error propagates and the upload stays usable from
-   * `offset`.
+   * `offset`. Throws {@linkcode DriverNotFoundError} when the upload is gone (published,
+   * aborted or purged) or holds fewer than `offset` bytes.
    */
   append(
     ref: UploadRef,
     offset: number,
     body: ReadableStream<Uint8Array>,
   ): Promise<{ ref: UploadRef; written: number }>;
-  /** Reads bytes `[0, end)` of an unfinished upload. Only when `readable` is true. */
+  /**
+   * Reads bytes `[0, end)` of an unfinished upload. Only when `readable` is true.
+   * Throws {@linkcode DriverNotFoundError} when the upload (or `end` of its bytes) is gone.
+   */
   read(ref: UploadRef, end: number): Promise<ReadableStream<Uint8Array>>;
   /**
    * Atomically publishes exactly the first `size` bytes of the upload and releases the
@@ -76,7 +83,9 @@ export interface UploadDriver {
    * objects without copying them (a rename), or a key of the driver's choosing where it
    * cannot (S3 completes a multipart upload in place; copying a 6 GiB layer again at
    * commit is what this avoids). The registry records the returned key. Publishing onto
-   * an existing `key` replaces it with identical content (keys are content addresses).
+   * an existing `key` replaces it (keys are content addresses: the new bytes are verified,
+   * the old ones may be missing or cut short). Throws {@linkcode DriverNotFoundError}
+   * when the upload is gone and `key` does not already hold `size` bytes.
    */
   publish(ref: UploadRef, size: number, key: string): Promise<string>;
   /** Discards an upload. Idempotent. */
@@ -93,8 +102,14 @@ export interface UploadDriver {
 export interface BlobDriver {
   /** Driver name for logs and `/healthz` (`memory`, `filesystem`, `s3`). */
   readonly name: string;
-  /** Size of the object at `key`, or null when there is none. */
+  /** Size and modified time of the object at `key`, or null when there is none. */
   stat(key: string): Promise<BlobStat | null>;
+  /**
+   * True when `stat` is cheap enough to call on every blob read (a local `stat(2)`), so
+   * the registry can check that bytes are whole before it says a blob exists. False for
+   * object stores, where it is a round trip.
+   */
+  readonly cheapStat: boolean;
   /**
    * Streams the object at `key` (or one inclusive range of it), or null when there is
    * none. Throws {@linkcode DriverRangeError} when `range.start` is not below the size.
@@ -104,8 +119,12 @@ export interface BlobDriver {
   write(key: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }>;
   /** Removes the object at `key`; true when something was removed. Idempotent. */
   delete(key: string): Promise<boolean>;
-  /** Every key under `prefix` (a folder-like prefix ending in `/`), in no set order. */
-  list(prefix: string): AsyncIterable<string>;
+  /**
+   * Every object under `prefix` (a folder-like prefix ending in `/`), with its size and
+   * modified time, in no set order. Objects written or removed during the walk may or
+   * may not be seen.
+   */
+  list(prefix: string): AsyncIterable<BlobEntry>;
   /** Resumable uploads. */
   readonly uploads: UploadDriver;
   /** Throws when the backend is not usable; used by `/healthz`. */

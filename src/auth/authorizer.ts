@@ -11,6 +11,7 @@
  */
 import type { Access, Action, Authorizer, Scope } from "../access.ts";
 import { RegistryError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import type { Logger } from "../log.ts";
 import type { Users } from "./htpasswd.ts";
 import { signatureWasValid, type TokenClaims, type Verify } from "./jwt_verify.ts";
@@ -45,7 +46,7 @@ export function loggable(name: string | null | undefined): string | null {
 }
 
 function unauthorized(challenge: string, message: string): RegistryError {
-  return new RegistryError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": challenge } });
+  return new HttpError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": challenge } });
 }
 
 /** Access decided by the policy for one subject. */

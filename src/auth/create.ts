@@ -7,7 +7,7 @@
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
 import { type Authorizer, openAccess } from "../access.ts";
 import type { Logger } from "../log.ts";
-import type { Route } from "../routes.ts";
+import type { Route } from "../http/route.ts";
 import { BasicAuthorizer, BearerAuthorizer } from "./authorizer.ts";
 import { readAuthConfig, type TokenSettings } from "./config.ts";
 import type { FileAccess } from "./htpasswd.ts";

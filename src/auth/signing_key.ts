@@ -15,6 +15,7 @@ import {
   SignJWT,
 } from "jose";
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
+import { meta } from "../registry/keys.ts";
 
 /** Berth's own signing key. */
 export interface SigningKey {
@@ -31,7 +32,7 @@ interface StoredKey {
   public: JWK;
 }
 
-const KEY = ["auth", "signing-key"];
+const KEY = meta.signingKey();
 
 /** Loads the fleet's signing key from `store`, creating it on first use. */
 export async function loadSigningKey(store: MetadataStore): Promise<SigningKey> {

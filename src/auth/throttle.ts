@@ -25,7 +25,7 @@ export class Throttle {
     if (times.length >= this.limit) {
       const retry = Math.max(1, Math.ceil((times[0] + this.windowMs - now) / 1000));
       throw new RegistryError("TOOMANYREQUESTS", "Too many failed logins; try again later", {
-        headers: { "Retry-After": String(retry) },
+        retryAfter: retry,
       });
     }
   }

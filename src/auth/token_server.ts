@@ -17,11 +17,10 @@
  * served, so the token is not even verified, and no failure is counted against the client.
  */
 import type { Scope } from "../access.ts";
-import type { Ctx } from "../context.ts";
-import { RegistryError } from "../errors.ts";
-import { json, readBounded } from "../http.ts";
+import { HttpError } from "../http/http_error.ts";
+import { json, readBounded } from "../http/responses.ts";
+import type { Ctx, Route } from "../http/route.ts";
 import type { Logger } from "../log.ts";
-import type { Route } from "../routes.ts";
 import { basicCredentials, loggable } from "./authorizer.ts";
 import type { Users } from "./htpasswd.ts";
 import type { Verify } from "./jwt_verify.ts";
@@ -56,14 +55,14 @@ export const JWKS_PATH = "/token/jwks.json";
 
 const noStore = { "Cache-Control": "no-store", "Pragma": "no-cache" };
 
-function badRequest(message: string): RegistryError {
-  return new RegistryError("UNSUPPORTED", message, { status: 400 });
+function badRequest(message: string): HttpError {
+  return new HttpError("UNSUPPORTED", message, { status: 400 });
 }
 
 /** The routes of the token server. */
 export function tokenRoutes(o: TokenServerOptions): Route[] {
   const refused = (message: string) =>
-    new RegistryError("UNAUTHORIZED", message, {
+    new HttpError("UNAUTHORIZED", message, {
       headers: { "WWW-Authenticate": `Basic realm="${o.service}", charset="UTF-8"` },
     });
 

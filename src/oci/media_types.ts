@@ -11,7 +11,7 @@ export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 export const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 /** Docker manifest list. */
 export const DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
-/** Docker schema 1 (signed): recognised only to be refused with a clear message. */
+/** Docker schema 1, signed (`prettyjws`) and unsigned. */
 export const DOCKER_SCHEMA1 = [
   "application/vnd.docker.distribution.manifest.v1+json",
   "application/vnd.docker.distribution.manifest.v1+prettyjws",
@@ -26,7 +26,3 @@ export const FOREIGN_LAYERS = [
 
 /** Manifest media types that list child manifests. */
 export const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_MANIFEST_LIST]);
-/** Manifest media types that reference a config and layers. */
-export const IMAGE_TYPES: ReadonlySet<string> = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
-/** Every manifest media type Berth accepts. */
-export const MANIFEST_TYPES: ReadonlySet<string> = new Set([...INDEX_TYPES, ...IMAGE_TYPES]);

@@ -24,6 +24,6 @@ export async function retryCommit<T>(
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** i, 64)));
   }
   throw new RegistryError("UNAVAILABLE", `Too much contention on ${what}; try again`, {
-    headers: { "Retry-After": "1" },
+    retryAfter: 1,
   });
 }

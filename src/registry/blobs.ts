@@ -1,150 +1,201 @@
 /**
  * @module
  * The content-addressable blob store and the repository links that expose it. Bytes
- * live once under their digest; a repository "has" a blob only through a link record.
+ * live once under their digest; a repository "has" a blob only through a link record,
+ * and only while its bytes are whole: where the driver can check that cheaply (a local
+ * `stat`), a blob whose bytes are missing or cut short is reported absent, so clients
+ * upload it again and the verified re-push repairs it.
  */
 import type { BlobDriver, ByteRange } from "../../drivers/blob/types.ts";
 import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { retryCommit } from "./atomic.ts";
+import type { EventInput, Events } from "./events.ts";
 import { blobKey, meta } from "./keys.ts";
+import type { BlobRecord } from "./records.ts";
+import type { BlobInfo, BlobService } from "./repository.ts";
 
-/**
- * The record that says verified bytes of a digest exist; repository links carry the same
- * fields. `key` is set only when the bytes are not at the canonical `blobKey(digest)`
- * (drivers that publish in place, see `UploadDriver.publish`).
- */
-export interface BlobRecord {
-  size: number;
+/** A blob as the store knows it: the facade's view plus where its bytes are. */
+export interface StoredBlob extends BlobInfo {
+  /** Driver key when not the canonical one. */
   key?: string;
 }
 
-/** A readable blob as a repository sees it. */
-export interface BlobInfo {
-  digest: Digest;
-  size: number;
-  key?: string;
-}
+/** Registry-wide blob bytes and records, shared by every repository. */
+export class BlobStore {
+  constructor(readonly driver: BlobDriver, readonly store: MetadataStore) {}
 
-/** Blob bytes plus repository links. */
-export class Blobs {
-  constructor(private readonly driver: BlobDriver, private readonly store: MetadataStore) {}
+  /** The driver key a blob's bytes live under. */
+  keyOf(blob: { digest: Digest; key?: string }): string {
+    return blob.key ?? blobKey(blob.digest);
+  }
 
-  /** The blob as `repo` sees it, or null when the repository has no link to it. */
-  async stat(repo: string, digest: Digest): Promise<BlobInfo | null> {
+  /** The record of verified bytes of `digest`, if any. */
+  async record(digest: Digest): Promise<BlobRecord | null> {
+    return (await this.store.get<BlobRecord>(meta.blob(digest.value)))?.value ?? null;
+  }
+
+  /**
+   * True when the bytes of `blob` are stored and of its size. Where `stat` is not cheap
+   * (object stores) the answer is true unless `force` asks the backend.
+   */
+  async whole(blob: { digest: Digest; size: number; key?: string }, force = false) {
+    if (!this.driver.cheapStat && !force) return true;
+    const stat = await this.driver.stat(this.keyOf(blob));
+    return stat !== null && stat.size === blob.size;
+  }
+
+  /** The blob as `repo` sees it: linked (as a layer or a manifest) and whole. */
+  async stat(repo: string, digest: Digest): Promise<StoredBlob | null> {
     const [layer, manifest] = await this.store.getMany<BlobRecord>([
       meta.layer(repo, digest.value),
       meta.manifest(repo, digest.value),
     ]);
     const link = layer ?? manifest;
-    return link ? { digest, size: link.value.size, key: link.value.key } : null;
-  }
-
-  /** Like {@linkcode stat}, but `BLOB_UNKNOWN` when the repository has no such blob. */
-  async require(repo: string, digest: Digest): Promise<BlobInfo> {
-    const info = await this.stat(repo, digest);
-    if (!info) {
-      throw new RegistryError("BLOB_UNKNOWN", `Blob ${digest.value} is unknown to ${repo}`, {
-        detail: { digest: digest.value },
-      });
-    }
-    return info;
-  }
-
-  /** The driver key a blob's bytes live under. */
-  keyOf(blob: BlobInfo): string {
-    return blob.key ?? blobKey(blob.digest);
+    if (!link) return null;
+    const blob: StoredBlob = { digest, size: link.value.size, key: link.value.key };
+    return await this.whole(blob) ? blob : null;
   }
 
   /** Streams a blob's bytes (or one range); `BLOB_UNKNOWN` if the bytes are gone. */
-  async open(blob: BlobInfo, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
-    const { digest } = blob;
+  async open(blob: StoredBlob, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
     const stream = await this.driver.read(this.keyOf(blob), range);
     if (!stream) {
-      throw new RegistryError("BLOB_UNKNOWN", `The bytes of blob ${digest.value} are missing`, {
-        detail: { digest: digest.value },
-      });
+      throw new RegistryError(
+        "BLOB_UNKNOWN",
+        `The bytes of blob ${blob.digest.value} are missing; push it again`,
+        { detail: { digest: blob.digest.value } },
+      );
     }
     return stream;
   }
 
-  /** Whether verified bytes of `digest` exist anywhere in the store. */
-  async exists(digest: Digest): Promise<BlobRecord | null> {
-    return (await this.store.get<BlobRecord>(meta.blob(digest.value)))?.value ?? null;
-  }
-
   /** Mutations that record verified bytes and link them into `repo`. */
-  #linkMutations(repo: string, digest: string, record: BlobRecord): Mutation[] {
+  linkMutations(repo: string, digest: string, record: BlobRecord, now: number): Mutation[] {
     const value: BlobRecord = record.key
-      ? { size: record.size, key: record.key }
-      : { size: record.size };
+      ? { size: record.size, key: record.key, created: record.created ?? now }
+      : { size: record.size, created: record.created ?? now };
     return [
       { type: "set", key: meta.blob(digest), value },
-      { type: "set", key: meta.layer(repo, digest), value },
+      { type: "set", key: meta.layer(repo, digest), value: { ...value, created: now } },
       { type: "set", key: meta.linked(digest, repo), value: {} },
-      { type: "set", key: meta.repo(repo), value: {} },
+      { type: "set", key: meta.repo(repo), value: { created: now } },
     ];
   }
 
   /**
    * Links verified bytes into `repo` (after an upload was published, or for a mount),
-   * committing `also` in the same transaction.
+   * committing `also` and the events' outbox mutations in the same transaction.
    */
-  async link(repo: string, digest: string, record: BlobRecord, also: Mutation[] = []) {
+  async link(
+    repo: string,
+    digest: string,
+    record: BlobRecord,
+    events: Events,
+    inputs: readonly EventInput[],
+    also: Mutation[] = [],
+  ): Promise<void> {
+    const made = events.make(inputs);
     const done = await this.store.commit([], [
-      ...this.#linkMutations(repo, digest, record),
+      ...this.linkMutations(repo, digest, record, Date.now()),
       ...also,
+      ...events.mutations(made),
     ]);
     if (done === null) throw new Error(`Linking ${digest} into ${repo} did not commit`);
+    events.notify(made);
   }
 
-  /** Removes `repo`'s link to a blob; the bytes stay for garbage collection. */
-  async unlink(repo: string, digest: Digest): Promise<void> {
-    const link = await this.store.get(meta.layer(repo, digest.value));
-    if (!link) {
-      throw new RegistryError("BLOB_UNKNOWN", `Blob ${digest.value} is unknown to ${repo}`, {
-        detail: { digest: digest.value },
-      });
-    }
-    await this.store.commit([], [
-      { type: "delete", key: meta.layer(repo, digest.value) },
-      { type: "delete", key: meta.linked(digest.value, repo) },
-    ]);
-  }
-
-  /**
-   * Repositories that link `digest`, in name order; `canRead` filters them (access
-   * control), so a mount without `from` only finds blobs the caller may pull.
-   */
+  /** Repositories that link `digest`, in name order. */
   async *linkedFrom(digest: string): AsyncIterable<string> {
     for await (const entry of this.store.list(meta.linkedAll(digest))) {
       yield entry.key[2];
     }
   }
+}
 
-  /**
-   * Cross-repository mount: links the blob into `repo` when `from` has it (or, without
-   * `from`, when some repository `canRead` accepts has it). Null when it cannot.
-   */
+/** {@linkcode BlobService} of one repository over the shared {@linkcode BlobStore}. */
+export class RepositoryBlobs implements BlobService {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly repo: string,
+    private readonly events: Events,
+  ) {}
+
+  stat(digest: Digest): Promise<StoredBlob | null> {
+    return this.blobs.stat(this.repo, digest);
+  }
+
+  async require(digest: Digest): Promise<StoredBlob> {
+    const info = await this.stat(digest);
+    if (!info) throw unknownBlob(this.repo, digest);
+    return info;
+  }
+
+  async open(blob: StoredBlob, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+    const stream = await this.blobs.open(blob, range);
+    this.events.pulled({ type: "blob.pulled", digest: blob.digest.value, size: blob.size });
+    return stream;
+  }
+
+  async redirectUrl(blob: StoredBlob, ttlSeconds: number): Promise<string | null> {
+    const { driver } = this.blobs;
+    if (!driver.signedUrl) return null;
+    const url = await driver.signedUrl(this.blobs.keyOf(blob), ttlSeconds);
+    this.events.pulled({ type: "blob.pulled", digest: blob.digest.value, size: blob.size });
+    return url;
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    const { store } = this.blobs;
+    await retryCommit(`blob ${digest.value} of ${this.repo}`, async () => {
+      const link = await store.get(meta.layer(this.repo, digest.value));
+      if (!link) throw unknownBlob(this.repo, digest);
+      const made = this.events.make([{ type: "blob.deleted", digest: digest.value }]);
+      const done = await store.commit([{ key: link.key, version: link.version }], [
+        { type: "delete", key: meta.layer(this.repo, digest.value) },
+        { type: "delete", key: meta.linked(digest.value, this.repo) },
+        ...this.events.mutations(made),
+      ]);
+      if (done !== null) this.events.notify(made);
+      return done;
+    });
+  }
+
   async mount(
-    repo: string,
     digest: Digest,
     from: string | null,
     canRead: (repo: string) => Promise<boolean>,
-  ): Promise<BlobInfo | null> {
-    let source: BlobInfo | null = null;
+  ): Promise<StoredBlob | null> {
+    let source: StoredBlob | null = null;
+    let sourceRepo = from;
     if (from !== null) {
-      if (await canRead(from)) source = await this.stat(from, digest);
+      if (await canRead(from)) source = await this.blobs.stat(from, digest);
     } else {
-      for await (const candidate of this.linkedFrom(digest.value)) {
-        if (candidate !== repo && await canRead(candidate)) {
-          source = await this.stat(candidate, digest);
+      for await (const candidate of this.blobs.linkedFrom(digest.value)) {
+        if (candidate !== this.repo && await canRead(candidate)) {
+          source = await this.blobs.stat(candidate, digest);
+          sourceRepo = candidate;
           if (source) break;
         }
       }
     }
-    if (!source) return null;
-    await this.link(repo, digest.value, source);
+    if (!source || sourceRepo === null) return null;
+    const record = await this.blobs.record(digest);
+    await this.blobs.link(
+      this.repo,
+      digest.value,
+      { size: source.size, key: source.key, created: record?.created },
+      this.events,
+      [{ type: "blob.mounted", digest: digest.value, size: source.size, from: sourceRepo }],
+    );
     return source;
   }
+}
+
+/** `BLOB_UNKNOWN` for `digest` in `repo`. */
+export function unknownBlob(repo: string, digest: Digest): RegistryError {
+  return new RegistryError("BLOB_UNKNOWN", `Blob ${digest.value} is unknown to ${repo}`, {
+    detail: { digest: digest.value },
+  });
 }

@@ -11,18 +11,24 @@
  * uploads/<upload id>/...                   unfinished uploads (driver-owned layout)
  * ```
  *
- * Metadata store (small records; every change is an atomic commit):
+ * Metadata store (small records; every change is an atomic commit). `created` and
+ * `updated` are milliseconds since the epoch:
  *
  * ```
- * ["blob", <digest>]                              {size}: the bytes exist, verified
+ * ["blob", <digest>]                              BlobRecord {size, key?, created}: bytes exist, verified
  * ["repo", <repo>]                                {created}: the repository index (catalog)
- * ["layer", <repo>, <digest>]                     {size}: repo link to a blob
+ * ["layer", <repo>, <digest>]                     BlobRecord: repo link to a blob
  * ["linked", <digest>, <repo>]                    {}: reverse index of layer links
- * ["manifest", <repo>, <digest>]                  ManifestRecord: repo link to a manifest
- * ["tag", <repo>, <tag>]                          {digest}: a tag
+ * ["manifest", <repo>, <digest>]                  ManifestRecord {size, mediaType, created,
+ *                                                 refs | refParts, subject?, key?}: repo link
+ * ["manifest-refs", <repo>, <digest>, <part>]     {blobs, manifests}: references of a manifest
+ *                                                 too large for its record
+ * ["tag", <repo>, <tag>]                          TagRecord {digest, updated}: a tag
  * ["tagged", <repo>, <digest>, <tag>]             {}: reverse index, tags of a manifest
  * ["referrer", <repo>, <subject>, <digest>]       Descriptor: a manifest whose subject is <subject>
  * ["upload", <upload id>]                         UploadSession
+ * ["instance", <instance id>]                     {boot, until}: a live process's heartbeat
+ * ["lease", <job>]                                {instance, boot, until}: who runs a fleet-wide job
  * ["config", "upload-secret"]                     secret of upload URLs when http.secret is unset
  * ["auth", "signing-key"]                         the built-in token server's ES256 key
  * ```
@@ -44,12 +50,22 @@ export const BLOBS_PREFIX = "blobs/";
 /** Metadata keys. */
 export const meta = {
   blob: (digest: string): MetaKey => ["blob", digest],
+  blobs: (): MetaKey => ["blob"],
   repo: (repo: string): MetaKey => ["repo", repo],
   repos: (): MetaKey => ["repo"],
   layer: (repo: string, digest: string): MetaKey => ["layer", repo, digest],
+  layers: (repo: string): MetaKey => ["layer", repo],
   linked: (digest: string, repo: string): MetaKey => ["linked", digest, repo],
   linkedAll: (digest: string): MetaKey => ["linked", digest],
   manifest: (repo: string, digest: string): MetaKey => ["manifest", repo, digest],
+  manifests: (repo: string): MetaKey => ["manifest", repo],
+  manifestRefs: (repo: string, digest: string, part: number): MetaKey => [
+    "manifest-refs",
+    repo,
+    digest,
+    String(part).padStart(4, "0"),
+  ],
+  manifestRefsAll: (repo: string, digest: string): MetaKey => ["manifest-refs", repo, digest],
   tag: (repo: string, tag: string): MetaKey => ["tag", repo, tag],
   tags: (repo: string): MetaKey => ["tag", repo],
   tagged: (repo: string, digest: string, tag: string): MetaKey => ["tagged", repo, digest, tag],
@@ -62,4 +78,8 @@ export const meta = {
   ],
   referrers: (repo: string, subject: string): MetaKey => ["referrer", repo, subject],
   upload: (id: string): MetaKey => ["upload", id],
+  instance: (id: string): MetaKey => ["instance", id],
+  lease: (job: string): MetaKey => ["lease", job],
+  uploadSecret: (): MetaKey => ["config", "upload-secret"],
+  signingKey: (): MetaKey => ["auth", "signing-key"],
 } as const;

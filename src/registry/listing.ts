@@ -6,13 +6,9 @@
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import { meta } from "./keys.ts";
+import type { Page } from "./repository.ts";
 
-/** One page of names. */
-export interface Page {
-  items: string[];
-  /** True when more items follow the last one returned. */
-  more: boolean;
-}
+export type { Page } from "./repository.ts";
 
 /** Largest page a client may ask for; larger `n` is clamped, as distribution does. */
 export const MAX_PAGE = 10_000;

@@ -1,114 +1,161 @@
 /**
  * @module
- * Manifests, tags and referrers of a repository. Manifest bytes are blobs (stored once,
- * by digest); the repository's manifest link, tags and referrer entries are metadata
- * records changed together in one atomic commit, so a tag never points at a manifest
- * the repository does not have.
+ * Manifests and tags of a repository. Manifest bytes are blobs (stored once, by digest);
+ * the repository's manifest link (which records when it was pushed and what it
+ * references), its tags and its referrer entry are metadata records changed together in
+ * one atomic commit, so a tag never points at a manifest the repository does not have,
+ * and every change carries its events in the same commit.
  */
-import type { BlobDriver } from "../../drivers/blob/types.ts";
 import type { Check, MetadataStore, Mutation, Versioned } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import { type Digest, parseDigest, tryParseDigest } from "../oci/digest.ts";
-import { type Descriptor, type ParsedManifest, parseManifest } from "../oci/manifest.ts";
-import { assertTag } from "../oci/names.ts";
+import { acceptsManifest, type ParsedManifest, parseManifest } from "../oci/manifests/mod.ts";
+import { assertTag, isValidTag } from "../oci/names.ts";
 import { retryCommit } from "./atomic.ts";
-import type { BlobRecord, Blobs } from "./blobs.ts";
-import { digestBytes } from "./digest_bytes.ts";
+import type { BlobStore } from "./blobs.ts";
 import { ByteCache } from "./byte_cache.ts";
+import { digestBytes } from "./digest_bytes.ts";
+import type { EventInput, Events } from "./events.ts";
 import { blobKey, meta } from "./keys.ts";
-
-/** A repository's link to a manifest. */
-export interface ManifestRecord {
-  size: number;
-  mediaType: string;
-  subject?: string;
-  /** Where the bytes are when not at the canonical blob key (see `BlobRecord`). */
-  key?: string;
-}
-
-/** A referrer entry: the descriptor served in the referrers index. */
-export interface ReferrerRecord {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  /** True when the annotations were too large for the record and live in the manifest. */
-  annotationsInManifest?: boolean;
-}
-
-/** A resolved manifest reference. */
-export interface ResolvedManifest extends ManifestRecord {
-  digest: Digest;
-}
-
-/** What a manifest PUT did. */
-export interface PutResult {
-  digest: string;
-  subject?: string;
-  tags: string[];
-}
+import type {
+  BlobRecord,
+  ManifestRecord,
+  ManifestRefs,
+  ReferrerRecord,
+  TagRecord,
+} from "./records.ts";
+import type {
+  ManifestContent,
+  ManifestInfo,
+  ManifestRequest,
+  ManifestService,
+  PutManifestResult,
+} from "./repository.ts";
 
 /** Annotations larger than this stay in the manifest bytes instead of the record. */
 const MAX_RECORD_ANNOTATIONS = 16_384;
+/** References larger than this (as JSON) go into `manifest-refs` records of this size. */
+const MAX_RECORD_REFS = 32_768;
+/**
+ * Most references (blobs plus child manifests) one manifest may have: its references
+ * are written in the commit that stores it, and a commit carries at most 800 KB.
+ */
+export const MAX_REFERENCES = 5_000;
 /** Tags one PUT may set (each is a commit check). */
 export const MAX_TAGS_PER_PUT = 50;
 /** Tags one commit of a delete by digest removes (each is a commit check). */
 const TAGS_PER_DELETE_COMMIT = 50;
 
-/** Manifests, tags and referrers. */
-export class Manifests {
+/** A manifest link resolved from a reference. */
+interface Resolved extends ManifestInfo {
+  key?: string;
+  /** The tag the reference named, if it was one. */
+  tag?: string;
+}
+
+/** Manifest bytes and records, registry-wide (the byte cache is shared). */
+export class ManifestStore {
   readonly #cache = new ByteCache();
 
-  constructor(
-    private readonly driver: BlobDriver,
-    private readonly store: MetadataStore,
-    private readonly blobs: Blobs,
-  ) {}
+  constructor(readonly blobs: BlobStore, readonly store: MetadataStore) {}
 
-  /** Resolves a tag or digest to the manifest `repo` has; `MANIFEST_UNKNOWN` if none. */
-  async resolve(repo: string, reference: string): Promise<ResolvedManifest> {
-    const byDigest = referenceDigest(reference);
-    let digest = byDigest;
-    if (!digest) {
-      assertTag(reference);
-      const tag = await this.store.get<{ digest: string }>(meta.tag(repo, reference));
-      digest = tag ? tryParseDigest(tag.value.digest) : null;
-      if (!digest) throw unknownManifest(repo, reference);
-    }
-    const link = await this.store.get<ManifestRecord>(meta.manifest(repo, digest.value));
-    if (!link) throw unknownManifest(repo, reference);
-    return { ...link.value, digest };
-  }
-
-  /** The bytes of a resolved manifest (kept in a small cache: they never change). */
-  async bytes(manifest: ResolvedManifest): Promise<Uint8Array> {
+  /** The bytes of a manifest (kept in a small cache: they never change). */
+  async bytes(manifest: Resolved): Promise<Uint8Array> {
     const cached = this.#cache.get(manifest.digest.value);
     if (cached) return cached;
-    const bytes = await new Response(await this.blobs.open(manifest)).bytes();
+    let stream: ReadableStream<Uint8Array>;
+    try {
+      stream = await this.blobs.open(manifest);
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err;
+      throw new RegistryError(
+        "MANIFEST_UNKNOWN",
+        `The bytes of manifest ${manifest.digest.value} are missing; push it again`,
+        { detail: { digest: manifest.digest.value } },
+      );
+    }
+    const bytes = await new Response(stream).bytes();
     this.#cache.set(manifest.digest.value, bytes);
     return bytes;
   }
 
-  /**
-   * Stores `bytes` as a manifest of `repo` under `reference` (a tag or digest) plus
-   * `extraTags`. Validates the JSON, the digest and that everything it references is in
-   * the repository; a `subject` need not exist yet.
-   */
+  /** Stores manifest bytes under their digest unless whole bytes are already there. */
+  async write(digest: Digest, bytes: Uint8Array, stored: BlobRecord | null): Promise<void> {
+    this.#cache.set(digest.value, bytes);
+    const present = stored !== null && stored.size === bytes.byteLength &&
+      await this.blobs.whole({ digest, size: stored.size, key: stored.key }, true);
+    if (!present) {
+      await this.blobs.driver.write(blobKey(digest), new Blob([bytes as BlobPart]).stream());
+    }
+  }
+
+  /** Annotations of a referrer too large for its record, read from the manifest. */
+  async annotations(repo: string, digest: string): Promise<Record<string, string> | undefined> {
+    const parsed = tryParseDigest(digest);
+    if (!parsed) return undefined;
+    const link = await this.store.get<ManifestRecord>(meta.manifest(repo, digest));
+    if (!link) return undefined;
+    const bytes = await this.bytes({ ...link.value, digest: parsed });
+    return (JSON.parse(new TextDecoder().decode(bytes)) as { annotations?: Record<string, string> })
+      .annotations;
+  }
+}
+
+/** {@linkcode ManifestService} of one repository. */
+export class RepositoryManifests implements ManifestService {
+  constructor(
+    private readonly manifests: ManifestStore,
+    private readonly repo: string,
+    private readonly events: Events,
+  ) {}
+
+  get #store(): MetadataStore {
+    return this.manifests.store;
+  }
+
+  async stat(reference: string, request: ManifestRequest = {}): Promise<ManifestInfo> {
+    const found = await this.#resolve(reference);
+    this.#checkAccept(found, reference, request);
+    return info(found);
+  }
+
+  async get(reference: string, request: ManifestRequest = {}): Promise<ManifestContent> {
+    const found = await this.#resolve(reference);
+    this.#checkAccept(found, reference, request);
+    const bytes = await this.manifests.bytes(found);
+    this.events.pulled({
+      type: "manifest.pulled",
+      digest: found.digest.value,
+      size: found.size,
+      mediaType: found.mediaType,
+      ...(found.tag ? { tag: found.tag } : {}),
+    });
+    return { ...info(found), bytes };
+  }
+
   async put(
-    repo: string,
     reference: string,
     bytes: Uint8Array,
     contentType: string | null,
     extraTags: readonly string[],
-  ): Promise<PutResult> {
+  ): Promise<PutManifestResult> {
+    const repo = this.repo;
     const byDigest = referenceDigest(reference);
     const tags = [...new Set([...(byDigest ? [] : [assertTag(reference)]), ...extraTags])];
     tags.forEach(assertTag);
     if (tags.length > MAX_TAGS_PER_PUT) {
       throw new RegistryError("TAG_INVALID", `At most ${MAX_TAGS_PER_PUT} tags per request`);
     }
-    const digest = digestBytes(bytes, byDigest?.algorithm ?? "sha256");
+    // The digest is checked before the body is judged, as distribution does.
+    let parsed: ParsedManifest | RegistryError;
+    try {
+      parsed = parseManifest(bytes, contentType);
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err;
+      parsed = err;
+    }
+    const digested = parsed instanceof RegistryError ? bytes : parsed.digested;
+    const digest = digestBytes(digested, byDigest?.algorithm ?? "sha256");
     if (byDigest && byDigest.value !== digest.value) {
       throw new RegistryError(
         "DIGEST_INVALID",
@@ -116,70 +163,119 @@ export class Manifests {
         { detail: { expected: byDigest.value, actual: digest.value } },
       );
     }
-    const parsed = parseManifest(bytes, contentType);
-    await this.#verifyReferences(repo, parsed);
-
-    this.#cache.set(digest.value, bytes);
-    const stored = await this.store.get<BlobRecord>(meta.blob(digest.value));
-    if (!stored) {
-      await this.driver.write(blobKey(digest), new Blob([bytes as BlobPart]).stream());
+    if (parsed instanceof RegistryError) throw parsed;
+    const manifest = parsed;
+    const count = manifest.blobs.length + manifest.manifests.length;
+    if (count > MAX_REFERENCES) {
+      throw new RegistryError(
+        "MANIFEST_INVALID",
+        `The manifest references ${count} blobs and manifests; at most ${MAX_REFERENCES} are accepted`,
+        { detail: { references: count, limit: MAX_REFERENCES } },
+      );
     }
-    const record: ManifestRecord = { size: bytes.byteLength, mediaType: parsed.mediaType };
-    if (parsed.subject) record.subject = parsed.subject.digest;
-    if (stored?.value.key) record.key = stored.value.key;
+    await this.#verifyReferences(manifest);
 
+    const stored = await this.manifests.blobs.record(digest);
+    await this.manifests.write(digest, bytes, stored);
+    const now = Date.now();
+    const refs: ManifestRefs = {
+      blobs: manifest.blobs.map((d) => d.digest),
+      manifests: manifest.manifests.map((d) => d.digest),
+    };
+    const record: ManifestRecord = {
+      size: bytes.byteLength,
+      mediaType: manifest.mediaType,
+      created: now,
+    };
+    if (manifest.subject) record.subject = manifest.subject.digest;
+    if (stored?.key) record.key = stored.key;
+    const refParts = splitRefs(refs);
+    if (refParts.length === 0) record.refs = refs;
+    else record.refParts = refParts.length;
+
+    const pushed: EventInput = {
+      type: "manifest.pushed",
+      digest: digest.value,
+      size: bytes.byteLength,
+      mediaType: manifest.mediaType,
+      references: [...refs.blobs, ...refs.manifests],
+      tags,
+    };
     await retryCommit(`tags of ${repo}`, async () => {
       const current = tags.length
-        ? await getAll<{ digest: string }>(this.store, tags.map((t) => meta.tag(repo, t)))
+        ? await getAll<TagRecord>(this.#store, tags.map((t) => meta.tag(repo, t)))
         : [];
       const checks: Check[] = tags.map((_, i) => ({
         key: meta.tag(repo, tags[i]),
         version: current[i]?.version ?? null,
       }));
+      const blob: BlobRecord = stored ?? { size: bytes.byteLength, created: now };
       const mutations: Mutation[] = [
-        {
-          type: "set",
-          key: meta.blob(digest.value),
-          value: stored?.value ?? { size: bytes.byteLength },
-        },
+        { type: "set", key: meta.blob(digest.value), value: blob },
         { type: "set", key: meta.manifest(repo, digest.value), value: record },
-        { type: "set", key: meta.repo(repo), value: {} },
+        { type: "set", key: meta.repo(repo), value: { created: now } },
+        ...refParts.map((part, i) => ({
+          type: "set" as const,
+          key: meta.manifestRefs(repo, digest.value, i),
+          value: part,
+        })),
       ];
+      const inputs: EventInput[] = [pushed];
       tags.forEach((tag, i) => {
         const previous = current[i]?.value.digest;
         if (previous && previous !== digest.value) {
           mutations.push({ type: "delete", key: meta.tagged(repo, previous, tag) });
         }
-        mutations.push({ type: "set", key: meta.tag(repo, tag), value: { digest: digest.value } });
+        const value: TagRecord = { digest: digest.value, updated: now };
+        mutations.push({ type: "set", key: meta.tag(repo, tag), value });
         mutations.push({ type: "set", key: meta.tagged(repo, digest.value, tag), value: {} });
+        if (previous !== digest.value) {
+          inputs.push({
+            type: "tag.moved",
+            tag,
+            digest: digest.value,
+            ...(previous ? { previous } : {}),
+          });
+        }
       });
-      if (parsed.subject) {
+      if (manifest.subject) {
         mutations.push({
           type: "set",
-          key: meta.referrer(repo, parsed.subject.digest, digest.value),
-          value: referrerRecord(parsed, digest.value, bytes.byteLength),
+          key: meta.referrer(repo, manifest.subject.digest, digest.value),
+          value: referrerRecord(manifest, digest.value, bytes.byteLength),
         });
       }
-      return await this.store.commit(checks, mutations);
+      const made = this.events.make(inputs);
+      mutations.push(...this.events.mutations(made));
+      const done = await this.#store.commit(checks, mutations);
+      if (done !== null) this.events.notify(made);
+      return done;
     });
-    return { digest: digest.value, subject: parsed.subject?.digest, tags };
+    return { digest: digest.value, subject: manifest.subject?.digest, tags };
   }
 
   /**
    * Deletes by digest (the manifest, every tag pointing at it and its referrer entry) or
    * by tag (the tag alone).
    */
-  async delete(repo: string, reference: string): Promise<void> {
+  async delete(reference: string): Promise<void> {
+    const repo = this.repo;
     const digest = referenceDigest(reference);
     if (!digest) {
-      assertTag(reference);
+      if (!isValidTag(reference)) throw unknownManifest(repo, reference);
       await retryCommit(`tag ${reference} of ${repo}`, async () => {
-        const tag = await this.store.get<{ digest: string }>(meta.tag(repo, reference));
+        const tag = await this.#store.get<TagRecord>(meta.tag(repo, reference));
         if (!tag) throw unknownManifest(repo, reference);
-        return await this.store.commit([{ key: tag.key, version: tag.version }], [
+        const made = this.events.make([
+          { type: "tag.deleted", tag: reference, digest: tag.value.digest },
+        ]);
+        const done = await this.#store.commit([{ key: tag.key, version: tag.version }], [
           { type: "delete", key: tag.key },
           { type: "delete", key: meta.tagged(repo, tag.value.digest, reference) },
+          ...this.events.mutations(made),
         ]);
+        if (done !== null) this.events.notify(made);
+        return done;
       });
       return;
     }
@@ -188,66 +284,87 @@ export class Manifests {
     let more = true;
     while (more) {
       more = await retryCommit(`manifest ${digest.value} of ${repo}`, async () => {
-        const link = await this.store.get<ManifestRecord>(meta.manifest(repo, digest.value));
+        const link = await this.#store.get<ManifestRecord>(meta.manifest(repo, digest.value));
         if (!link) throw unknownManifest(repo, reference);
         const checks: Check[] = [{ key: link.key, version: link.version }];
         const mutations: Mutation[] = [];
+        const inputs: EventInput[] = [];
         let batchFull = false;
-        for await (const entry of this.store.list(meta.taggedAll(repo, digest.value))) {
+        for await (const entry of this.#store.list(meta.taggedAll(repo, digest.value))) {
           if (mutations.length >= 2 * TAGS_PER_DELETE_COMMIT) {
             batchFull = true;
             break;
           }
           const tag = entry.key[3];
-          const current = await this.store.get<{ digest: string }>(meta.tag(repo, tag));
+          const current = await this.#store.get<TagRecord>(meta.tag(repo, tag));
           if (current?.value.digest === digest.value) {
             checks.push({ key: current.key, version: current.version });
             mutations.push({ type: "delete", key: current.key });
+            inputs.push({ type: "tag.deleted", tag, digest: digest.value });
           }
           mutations.push({ type: "delete", key: entry.key });
         }
         if (!batchFull) {
           mutations.push({ type: "delete", key: link.key });
+          for (let i = 0; i < (link.value.refParts ?? 0); i++) {
+            mutations.push({ type: "delete", key: meta.manifestRefs(repo, digest.value, i) });
+          }
           if (link.value.subject) {
             mutations.push({
               type: "delete",
               key: meta.referrer(repo, link.value.subject, digest.value),
             });
           }
+          inputs.push({ type: "manifest.deleted", digest: digest.value });
         }
-        const done = await this.store.commit(checks, mutations);
-        return done === null ? null : batchFull;
+        const made = this.events.make(inputs);
+        const done = await this.#store.commit(checks, [
+          ...mutations,
+          ...this.events.mutations(made),
+        ]);
+        if (done === null) return null;
+        this.events.notify(made);
+        return batchFull;
       });
     }
   }
 
-  /** Referrer descriptors of `subject` in `repo`, optionally of one artifact type. */
-  async referrers(repo: string, subject: Digest, artifactType: string | null) {
-    const out: Descriptor[] = [];
-    for await (
-      const entry of this.store.list<ReferrerRecord>(meta.referrers(repo, subject.value))
-    ) {
-      const r = entry.value;
-      if (artifactType !== null && r.artifactType !== artifactType) continue;
-      const { annotationsInManifest, ...descriptor } = r;
-      if (annotationsInManifest) descriptor.annotations = await this.#annotations(r.digest);
-      out.push(descriptor);
+  /**
+   * The manifest a reference names. A reference that is neither a digest nor a valid
+   * tag names nothing: `MANIFEST_UNKNOWN`, as the specification has it for GET and HEAD.
+   */
+  async #resolve(reference: string): Promise<Resolved> {
+    const byDigest = referenceDigest(reference);
+    let digest = byDigest;
+    if (!digest) {
+      if (!isValidTag(reference)) throw unknownManifest(this.repo, reference);
+      const tag = await this.#store.get<TagRecord>(meta.tag(this.repo, reference));
+      digest = tag ? tryParseDigest(tag.value.digest) : null;
+      if (!digest) throw unknownManifest(this.repo, reference);
     }
-    return out;
+    const link = await this.#store.get<ManifestRecord>(meta.manifest(this.repo, digest.value));
+    if (!link) throw unknownManifest(this.repo, reference);
+    const found: Resolved = { ...link.value, digest };
+    if (!byDigest) found.tag = reference;
+    return found;
   }
 
-  async #annotations(digest: string): Promise<Record<string, string> | undefined> {
-    const parsed = tryParseDigest(digest);
-    if (!parsed) return undefined;
-    const bytes = await new Response(await this.blobs.open({ digest: parsed, size: 0 })).bytes();
-    return (JSON.parse(new TextDecoder().decode(bytes)) as { annotations?: Record<string, string> })
-      .annotations;
+  #checkAccept(found: Resolved, reference: string, request: ManifestRequest): void {
+    if (acceptsManifest(request.accept, found.mediaType)) return;
+    throw new RegistryError(
+      "MANIFEST_UNKNOWN",
+      `Manifest ${reference} is ${found.mediaType}, which the Accept header does not list`,
+      { detail: { mediaType: found.mediaType } },
+    );
   }
 
   /** Every blob and child manifest referenced must be in the repository. */
-  async #verifyReferences(repo: string, parsed: ParsedManifest): Promise<void> {
-    const blobKeys = parsed.blobs.map((d) => meta.layer(repo, d.digest));
-    const blobLinks = await getAll<BlobRecord>(this.store, blobKeys);
+  async #verifyReferences(parsed: ParsedManifest): Promise<void> {
+    const repo = this.repo;
+    const blobLinks = await getAll<BlobRecord>(
+      this.#store,
+      parsed.blobs.map((d) => meta.layer(repo, d.digest)),
+    );
     parsed.blobs.forEach((d, i) => {
       const link = blobLinks[i];
       if (!link) {
@@ -264,14 +381,14 @@ export class Manifests {
       }
     });
     const children = await getAll<ManifestRecord>(
-      this.store,
+      this.#store,
       parsed.manifests.map((d) => meta.manifest(repo, d.digest)),
     );
     parsed.manifests.forEach((d, i) => {
       const child = children[i];
       if (!child) {
         throw new RegistryError("MANIFEST_UNKNOWN", `Manifest ${d.digest} is unknown to ${repo}`, {
-          status: 400,
+          referenced: true,
           detail: { digest: d.digest },
         });
       }
@@ -286,6 +403,54 @@ export class Manifests {
   }
 }
 
+/** The references of a manifest link, wherever they are recorded; null when not recorded. */
+export async function manifestRefs(
+  store: MetadataStore,
+  repo: string,
+  digest: string,
+  record: ManifestRecord,
+): Promise<ManifestRefs | null> {
+  if (record.refs) return record.refs;
+  if (!record.refParts) return null;
+  const out: ManifestRefs = { blobs: [], manifests: [] };
+  for await (const part of store.list<ManifestRefs>(meta.manifestRefsAll(repo, digest))) {
+    out.blobs.push(...part.value.blobs);
+    out.manifests.push(...part.value.manifests);
+  }
+  return out;
+}
+
+/**
+ * `refs` cut into records of at most {@linkcode MAX_RECORD_REFS} bytes of JSON; empty
+ * when they fit in the manifest record itself.
+ */
+function splitRefs(refs: ManifestRefs): ManifestRefs[] {
+  const size = (r: ManifestRefs) => JSON.stringify(r).length;
+  if (size(refs) <= MAX_RECORD_REFS) return [];
+  const parts: ManifestRefs[] = [];
+  let part: ManifestRefs = { blobs: [], manifests: [] };
+  let bytes = 32;
+  const add = (kind: "blobs" | "manifests", digest: string) => {
+    if (bytes + digest.length + 3 > MAX_RECORD_REFS) {
+      parts.push(part);
+      part = { blobs: [], manifests: [] };
+      bytes = 32;
+    }
+    part[kind].push(digest);
+    bytes += digest.length + 3;
+  };
+  refs.blobs.forEach((d) => add("blobs", d));
+  refs.manifests.forEach((d) => add("manifests", d));
+  parts.push(part);
+  return parts;
+}
+
+function info(found: Resolved): ManifestInfo {
+  const out: ManifestInfo = { digest: found.digest, size: found.size, mediaType: found.mediaType };
+  if (found.subject) out.subject = found.subject;
+  return out;
+}
+
 /**
  * The digest a reference names, or null for a tag. A tag cannot hold a colon, so anything
  * with one is a digest, and a malformed one is `DIGEST_INVALID`, not `TAG_INVALID`.
@@ -295,9 +460,11 @@ function referenceDigest(reference: string): Digest | null {
 }
 
 function unknownManifest(repo: string, reference: string): RegistryError {
-  return new RegistryError("MANIFEST_UNKNOWN", `Manifest ${reference} is unknown to ${repo}`, {
-    detail: { reference },
-  });
+  return new RegistryError(
+    "MANIFEST_UNKNOWN",
+    `Manifest ${reference.slice(0, 200)} is unknown to ${repo}`,
+    { detail: { reference: reference.slice(0, 200) } },
+  );
 }
 
 function referrerRecord(parsed: ParsedManifest, digest: string, size: number): ReferrerRecord {

@@ -3,16 +3,22 @@
  * Upload sessions: resumable, verified blob uploads that any process sharing the same
  * drivers can continue. The session record (metadata store) holds the offset, the
  * driver's upload state and the digest state; a short lease in the same record lets
- * one request at a time write, so concurrent chunks can never interleave.
+ * one request at a time write, so concurrent chunks can never interleave. A lease whose
+ * holder's process is gone (its heartbeat, see `instances.ts`) ends at once, so a client
+ * resuming after a crash is not kept waiting for the lease to run out.
  */
 import { createHash } from "node:crypto";
-import type { BlobDriver, UploadRef } from "../../drivers/blob/types.ts";
+import { type BlobDriver, DriverNotFoundError, type UploadRef } from "../../drivers/blob/types.ts";
 import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
-import type { BlobRecord, Blobs } from "./blobs.ts";
+import type { BlobStore, StoredBlob } from "./blobs.ts";
+import type { Events } from "./events.ts";
 import type { DigestState, RunningHash, UploadHashers } from "./hashing.ts";
+import type { Instances, Lifetime } from "./instances.ts";
 import { blobKey, meta } from "./keys.ts";
+import type { BlobRecord } from "./records.ts";
+import type { Chunk, UploadService, UploadStatus } from "./repository.ts";
 
 /** One upload session, as stored. */
 export interface UploadSession {
@@ -25,24 +31,17 @@ export interface UploadSession {
   ref: UploadRef;
   hash: DigestState | null;
   /** The request currently writing, until its lease runs out. */
-  writer: { id: string; until: number } | null;
-}
-
-/** A chunk of an upload request: its bytes and where the client says they start. */
-export interface Chunk {
-  body: ReadableStream<Uint8Array> | null;
-  /** From `Content-Range`; null when the client streams without one. */
-  start: number | null;
-  /** Exact byte count the client announced (Content-Range or Content-Length), if any. */
-  length: number | null;
+  writer: ({ id: string; until: number } & Partial<Lifetime>) | null;
 }
 
 /** Options of {@linkcode Uploads}. */
 export interface UploadsOptions {
   driver: BlobDriver;
   store: MetadataStore;
-  blobs: Blobs;
+  blobs: BlobStore;
   hashers: UploadHashers;
+  /** This process (writers record it in their lease) and the heartbeats of the others. */
+  instances: Instances;
   /** Save a portable digest state on every request even when live states would do. */
   portable: boolean;
   /** How long an idle session is kept. */
@@ -51,13 +50,10 @@ export interface UploadsOptions {
   leaseMs?: number;
 }
 
-/** The result of a finished upload. */
-export interface Published {
-  digest: string;
-  size: number;
-}
+/** Seconds a client is asked to wait before retrying a session another request is writing. */
+const BUSY_RETRY_SECONDS = 1;
 
-/** Upload sessions and monolithic uploads. */
+/** Upload sessions and monolithic uploads, registry-wide. */
 export class Uploads {
   readonly #o: Required<UploadsOptions>;
 
@@ -101,7 +97,7 @@ export class Uploads {
 
   /** Appends a chunk; returns the session after it. */
   async append(repo: string, id: string, chunk: Chunk): Promise<UploadSession> {
-    const held = await this.#acquire(repo, id, chunk.start);
+    const held = await this.#acquire(repo, id, chunk);
     let after: UploadSession;
     try {
       after = (await this.#write(held, chunk)).session;
@@ -120,8 +116,14 @@ export class Uploads {
    * Closes a session: appends the last chunk (if any), verifies `digest` over all bytes
    * and publishes the blob in `repo`. A mismatch cancels the upload and publishes nothing.
    */
-  async complete(repo: string, id: string, digest: Digest, chunk: Chunk): Promise<Published> {
-    const held = await this.#acquire(repo, id, chunk.start);
+  async complete(
+    repo: string,
+    id: string,
+    digest: Digest,
+    chunk: Chunk,
+    events: Events,
+  ): Promise<StoredBlob> {
+    const held = await this.#acquire(repo, id, chunk);
     let finished = false;
     try {
       const { session, hash } = await this.#write(held, chunk);
@@ -136,11 +138,18 @@ export class Uploads {
       }
       finished = true;
       // The link and the end of the session are one commit.
-      await this.#publish(repo, session.ref, digest, session.offset, [
+      const blob = await this.#publish(repo, session.ref, digest, session.offset, events, [
         { type: "delete", key: meta.upload(id) },
-      ]);
+      ]).catch(async (err) => {
+        if (!(err instanceof DriverNotFoundError)) throw err;
+        await this.#discard(session);
+        throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `Upload ${id} has no stored bytes`, {
+          detail: { upload: id },
+          cause: err,
+        });
+      });
       this.#o.hashers.forget(id);
-      return { digest: digest.value, size: session.offset };
+      return blob;
     } finally {
       if (!finished) await this.#release(held, held.session);
     }
@@ -153,7 +162,12 @@ export class Uploads {
   }
 
   /** A whole blob in one request (`POST ?digest=` or a single `PUT`); no session kept. */
-  async monolithic(repo: string, digest: Digest, body: ReadableStream<Uint8Array> | null) {
+  async monolithic(
+    repo: string,
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+    events: Events,
+  ): Promise<StoredBlob> {
     const id = crypto.randomUUID();
     const uploads = this.#o.driver.uploads;
     const ref = await uploads.create(id);
@@ -162,33 +176,47 @@ export class Uploads {
       const { ref: after, written } = await uploads.append(ref, 0, hashing(body, hash, null));
       const actual = hash.digest("hex");
       if (actual !== digest.hex) throw mismatch(digest, `${digest.algorithm}:${actual}`);
-      await this.#publish(repo, after, digest, written);
-      return { digest: digest.value, size: written };
+      return await this.#publish(repo, after, digest, written, events);
     } catch (err) {
       await uploads.abort(ref).catch(() => {});
       throw err;
     }
   }
 
-  /** Publishes verified bytes (or drops them when already stored) and links them. */
+  /**
+   * Publishes verified bytes and links them. When the same digest is already stored
+   * whole, the new bytes are dropped; when its record is there but its bytes are missing
+   * or cut short (a lost file), the new bytes replace them.
+   */
   async #publish(
     repo: string,
     ref: UploadRef,
     digest: Digest,
     size: number,
+    events: Events,
     alsoCommit: Mutation[] = [],
-  ): Promise<void> {
-    const existing = await this.#o.blobs.exists(digest);
+  ): Promise<StoredBlob> {
+    const { blobs } = this.#o;
+    const existing = await blobs.record(digest);
     let record: BlobRecord;
-    if (existing && existing.size === size) {
+    if (existing && existing.size === size && await blobs.whole({ digest, ...existing }, true)) {
       await this.#o.driver.uploads.abort(ref); // the same bytes are already stored
       record = existing;
     } else {
       const canonical = blobKey(digest);
       const key = await this.#o.driver.uploads.publish(ref, size, canonical);
       record = key === canonical ? { size } : { size, key };
+      if (existing?.created) record.created = existing.created;
     }
-    await this.#o.blobs.link(repo, digest.value, record, alsoCommit);
+    await blobs.link(
+      repo,
+      digest.value,
+      record,
+      events,
+      [{ type: "blob.pushed", digest: digest.value, size }],
+      alsoCommit,
+    );
+    return { digest, size, key: record.key };
   }
 
   async #load(repo: string, id: string) {
@@ -204,22 +232,37 @@ export class Uploads {
   }
 
   /** Takes the writer lease, after checking the client's offset. */
-  async #acquire(repo: string, id: string, start: number | null): Promise<Held> {
+  async #acquire(repo: string, id: string, chunk: Chunk): Promise<Held> {
     const { session, version } = await this.#load(repo, id);
-    if (start !== null && start !== session.offset) throw outOfOrder(session, start);
-    if (session.writer && session.writer.until > Date.now()) {
+    if (chunk.start !== null && chunk.start !== session.offset) {
+      throw outOfOrder(session, chunk.start);
+    }
+    const writer = session.writer;
+    if (writer && writer.until > Date.now() && await this.#o.instances.alive(writer)) {
       throw new RegistryError(
         "RANGE_INVALID",
         `Another request is writing to upload ${id}; retry from the reported Range`,
-        { headers: rangeHeaders(session) },
+        {
+          upload: { id, offset: session.offset },
+          retryAfter: BUSY_RETRY_SECONDS,
+          detail: { offset: session.offset },
+        },
       );
     }
     const held: Held = { session, version, writer: crypto.randomUUID() };
-    const leased = { ...session, writer: { id: held.writer, until: Date.now() + this.#o.leaseMs } };
-    const v = await this.#o.store.commit([{ key: meta.upload(id), version }], [this.#put(leased)]);
-    if (v === null) throw outOfOrder(session, start ?? session.offset, "changed concurrently");
+    const v = await this.#o.store.commit([{ key: meta.upload(id), version }], [
+      this.#put({ ...session, writer: this.#lease(held) }),
+    ]);
+    if (v === null) {
+      throw outOfOrder(session, chunk.start ?? session.offset, "changed concurrently");
+    }
     held.version = v;
     return held;
+  }
+
+  /** The lease `held` writes into its session: its id, until when, and this process. */
+  #lease(held: Held): UploadSession["writer"] {
+    return { id: held.writer, until: Date.now() + this.#o.leaseMs, ...this.#o.instances.self };
   }
 
   /** Gives the lease back, saving `session`; false when the lease was lost meanwhile. */
@@ -250,7 +293,8 @@ export class Uploads {
     } catch (err) {
       // A crash between publishing an upload's bytes and recording that leaves a session
       // whose bytes are gone: it cannot go on, so it ends (the client starts over).
-      if (!isNotFound(err)) throw err;
+      if (!(err instanceof DriverNotFoundError)) throw err;
+      await chunk.body?.cancel().catch(() => {});
       await this.#discard(session);
       throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `Upload ${session.id} has no stored bytes`, {
         detail: { upload: session.id },
@@ -271,6 +315,15 @@ export class Uploads {
       const { ref, written } = await uploads.append(session.ref, session.offset, body);
       const offset = session.offset + written;
       return { session: { ...session, ref, offset, hash: hash.save(offset) }, hash };
+    } catch (err) {
+      if (err instanceof DriverNotFoundError) {
+        await this.#discard(session);
+        throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `Upload ${session.id} is gone`, {
+          detail: { upload: session.id },
+          cause: err,
+        });
+      }
+      throw err;
     } finally {
       clearInterval(timer);
       await renewing;
@@ -278,10 +331,7 @@ export class Uploads {
   }
 
   async #renew(held: Held): Promise<void> {
-    const leased = {
-      ...held.session,
-      writer: { id: held.writer, until: Date.now() + this.#o.leaseMs },
-    };
+    const leased = { ...held.session, writer: this.#lease(held) };
     const key = meta.upload(held.session.id);
     const v = await this.#o.store.commit([{ key, version: held.version }], [this.#put(leased)])
       .catch(() => null);
@@ -320,21 +370,56 @@ export class Uploads {
   }
 }
 
+/** {@linkcode UploadService} of one repository. */
+export class RepositoryUploads implements UploadService {
+  constructor(
+    private readonly uploads: Uploads,
+    private readonly repo: string,
+    private readonly events: Events,
+  ) {}
+
+  get minChunkLength(): number {
+    return this.uploads.minChunkLength;
+  }
+
+  async start(): Promise<UploadStatus> {
+    return status(await this.uploads.create(this.repo));
+  }
+
+  async status(id: string): Promise<UploadStatus> {
+    return status(await this.uploads.get(this.repo, id));
+  }
+
+  async append(id: string, chunk: Chunk): Promise<UploadStatus> {
+    return status(await this.uploads.append(this.repo, id, chunk));
+  }
+
+  complete(id: string, digest: Digest, chunk: Chunk): Promise<StoredBlob> {
+    return this.uploads.complete(this.repo, id, digest, chunk, this.events);
+  }
+
+  cancel(id: string): Promise<void> {
+    return this.uploads.cancel(this.repo, id);
+  }
+
+  monolithic(digest: Digest, body: ReadableStream<Uint8Array> | null): Promise<StoredBlob> {
+    return this.uploads.monolithic(this.repo, digest, body, this.events);
+  }
+}
+
+function status(session: UploadSession): UploadStatus {
+  return {
+    id: session.id,
+    repository: session.repo,
+    offset: session.offset,
+    started: session.started,
+  };
+}
+
 interface Held {
   session: UploadSession;
   version: string;
   writer: string;
-}
-
-/** True when `err` (or its cause) says a file or object is missing. */
-function isNotFound(err: unknown): boolean {
-  return err instanceof Deno.errors.NotFound ||
-    (err instanceof Error && err.cause instanceof Deno.errors.NotFound);
-}
-
-/** `Range` header value for a session (`0-<last byte>`, `0-0` when empty). */
-export function rangeHeaders(session: UploadSession): Record<string, string> {
-  return { Range: `0-${Math.max(0, session.offset - 1)}` };
 }
 
 function outOfOrder(session: UploadSession, start: number, why?: string): RegistryError {
@@ -343,7 +428,7 @@ function outOfOrder(session: UploadSession, start: number, why?: string): Regist
     why
       ? `Upload ${session.id} ${why}; retry from the reported Range`
       : `Chunk starts at ${start} but upload ${session.id} holds ${session.offset} bytes`,
-    { headers: rangeHeaders(session), detail: { offset: session.offset } },
+    { upload: { id: session.id, offset: session.offset }, detail: { offset: session.offset } },
   );
 }
 

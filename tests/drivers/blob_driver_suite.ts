@@ -4,7 +4,25 @@
  * `drivers/blob/types.ts`, checked against the real backend.
  */
 import assert from "node:assert/strict";
-import { type BlobDriver, DriverRangeError } from "../../drivers/blob/types.ts";
+import {
+  type BlobDriver,
+  type BlobStat,
+  DriverNotFoundError,
+  DriverRangeError,
+} from "../../drivers/blob/types.ts";
+
+/** `stat` found an object of `size` bytes written within the last ten minutes. */
+function assertStat(stat: BlobStat | null, size: number): void {
+  assert.ok(stat, "no object");
+  assert.equal(stat.size, size);
+  const age = Date.now() - stat.modified;
+  assert.ok(age >= -5_000 && age < 600_000, `modified time ${stat.modified} is not recent`);
+}
+
+/** Keys of a listing, sorted. */
+async function keysOf(entries: AsyncIterable<{ key: string }>): Promise<string[]> {
+  return (await Array.fromAsync(entries)).map((e) => e.key).sort();
+}
 
 /** A driver under test, with what removes its state afterwards. */
 export type Made = BlobDriver | { driver: BlobDriver; cleanup: () => Promise<void> };
@@ -54,12 +72,12 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
       await t.step("write, stat and read round-trip", async () => {
         const data = random(300_000);
         assert.deepEqual(await driver.write(key("a"), streamOf(data)), { size: data.byteLength });
-        assert.deepEqual(await driver.stat(key("a")), { size: data.byteLength });
+        assertStat(await driver.stat(key("a")), data.byteLength);
         assert.deepEqual(await bytes(await driver.read(key("a"))), data);
       });
       await t.step("zero-length objects exist", async () => {
         await driver.write(key("empty"), streamOf(new Uint8Array(0)));
-        assert.deepEqual(await driver.stat(key("empty")), { size: 0 });
+        assertStat(await driver.stat(key("empty")), 0);
         assert.equal((await bytes(await driver.read(key("empty")))).byteLength, 0);
       });
       await t.step("a 20 MiB object keeps every byte", async () => {
@@ -100,7 +118,7 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         assert.ok((await reader.read()).value!.byteLength > 0);
         await reader.cancel();
         await (await driver.read(key("big")))!.cancel(); // never read at all
-        assert.deepEqual(await driver.stat(key("big")), { size: 20 << 20 });
+        assertStat(await driver.stat(key("big")), 20 << 20);
         assert.equal(
           (await bytes(await driver.read(key("big"), { start: 5 }))).byteLength,
           (20 << 20) - 5,
@@ -132,7 +150,7 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         assert.equal(await driver.stat(key("slow")), null, "visible before the stream ended");
         release();
         assert.deepEqual(await writing, { size: 2000 });
-        assert.deepEqual(await driver.stat(key("slow")), { size: 2000 });
+        assertStat(await driver.stat(key("slow")), 2000);
       });
       await t.step(
         "a replacing write: readers see the old object whole until it ends",
@@ -152,7 +170,7 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
           });
           const writing = driver.write(key("swap"), slow);
           await new Promise((r) => setTimeout(r, 50));
-          assert.deepEqual(await driver.stat(key("swap")), { size: 3000 });
+          assertStat(await driver.stat(key("swap")), 3000);
           assert.deepEqual(await bytes(await driver.read(key("swap"))), old);
           release();
           await writing;
@@ -181,11 +199,18 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         await driver.write("lista/y/2", streamOf(random(1)));
         await driver.write("listb/3", streamOf(random(1)));
         await driver.write("lista-z/4", streamOf(random(1)));
-        const found = (await Array.fromAsync(driver.list("lista/"))).sort();
-        assert.deepEqual(found, ["lista/x/1", "lista/y/2"]);
-        assert.deepEqual(await Array.fromAsync(driver.list("listc/")), []);
+        assert.deepEqual(await keysOf(driver.list("lista/")), ["lista/x/1", "lista/y/2"]);
+        assert.deepEqual(await keysOf(driver.list("listc/")), []);
         await driver.delete("lista/x/1");
-        assert.deepEqual(await Array.fromAsync(driver.list("lista/")), ["lista/y/2"]);
+        assert.deepEqual(await keysOf(driver.list("lista/")), ["lista/y/2"]);
+      });
+      await t.step("list reports each object's size and modified time as stat does", async () => {
+        await driver.write("listsize/a", streamOf(random(1234)));
+        const [entry] = await Array.fromAsync(driver.list("listsize/"));
+        assert.equal(entry.key, "listsize/a");
+        assertStat(entry, 1234);
+        const stat = await driver.stat("listsize/a");
+        assert.ok(Math.abs(stat!.modified - entry.modified) < 2_000);
       });
       await t.step("uploads: append in chunks, publish exactly size bytes", async () => {
         const data = random(3_000_000);
@@ -209,7 +234,7 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
           );
         }
         const at = await driver.uploads.publish(ref, offset, key("up"));
-        assert.deepEqual(await driver.stat(at), { size: data.byteLength });
+        assertStat(await driver.stat(at), data.byteLength);
         assert.deepEqual(await bytes(await driver.read(at)), data);
       });
       await t.step("uploads: publish takes exactly size bytes and ends the upload", async () => {
@@ -219,10 +244,17 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         const { ref } = await driver.uploads.append(ref0, 0, streamOf(data));
         await assert.rejects(() => driver.uploads.publish(ref, 300_001, key("over")));
         const at = await driver.uploads.publish(ref, 200_000, key("prefix"));
-        assert.deepEqual(await driver.stat(at), { size: 200_000 });
+        assertStat(await driver.stat(at), 200_000);
         assert.deepEqual(await bytes(await driver.read(at)), data.subarray(0, 200_000));
         assert.equal(await driver.uploads.publish(ref, 200_000, key("prefix")), at, "a retry");
-        if (driver.uploads.readable) await assert.rejects(() => driver.uploads.read(ref, 1));
+        if (driver.uploads.readable) {
+          await assert.rejects(() => driver.uploads.read(ref, 1), DriverNotFoundError);
+        }
+        await assert.rejects(
+          () => driver.uploads.append(ref, 200_000, streamOf(random(10))),
+          DriverNotFoundError,
+          "an append to a published upload says it is gone",
+        );
         if (driver.uploads.list) {
           const ids = (await Array.fromAsync(driver.uploads.list())).map((u) => u.id);
           assert.ok(!ids.includes(id), "the published upload is still listed");
@@ -267,10 +299,27 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         );
         assert.deepEqual(await bytes(await driver.read(at)), new Uint8Array([...a, ...b]));
       });
+      await t.step("uploads: an aborted upload is gone for append, read and publish", async () => {
+        const ref0 = await driver.uploads.create(crypto.randomUUID());
+        const { ref } = await driver.uploads.append(ref0, 0, streamOf(random(1000)));
+        await driver.uploads.abort(ref);
+        await assert.rejects(
+          () => driver.uploads.append(ref, 1000, streamOf(random(10))),
+          DriverNotFoundError,
+        );
+        await assert.rejects(
+          () => driver.uploads.publish(ref, 1000, key("gone")),
+          DriverNotFoundError,
+        );
+        if (driver.uploads.readable) {
+          await assert.rejects(() => driver.uploads.read(ref, 1000), DriverNotFoundError);
+        }
+        assert.equal(await driver.stat(key("gone")), null);
+      });
       await t.step("uploads: empty publish, abort idempotent", async () => {
         const ref = await driver.uploads.create(crypto.randomUUID());
         const at = await driver.uploads.publish(ref, 0, key("zero"));
-        assert.deepEqual(await driver.stat(at), { size: 0 });
+        assertStat(await driver.stat(at), 0);
         const other = await driver.uploads.create(crypto.randomUUID());
         await driver.uploads.append(other, 0, streamOf(random(10)));
         await driver.uploads.abort(other);

@@ -66,7 +66,7 @@ Deno.test("an upload survives a restart and continues from the reported offset",
       assert.equal(put.status, 201, await put.text());
       const blob = await fetch(`${reg.url}/v2/r/x/blobs/${digest}`);
       assert.deepEqual(await blob.bytes(), data);
-      const { coldResumes, coldBytes } = reg.runtime.deps.registry.hashers.stats;
+      const { coldResumes, coldBytes } = reg.runtime.hashers.stats;
       assert.equal(coldResumes, 1, "the digest state was rebuilt once from stored bytes");
       assert.equal(coldBytes, 1_200_000);
     });
@@ -103,7 +103,7 @@ Deno.test("portable digest states continue without re-reading stored bytes", asy
       body: data.subarray(200_000) as BodyInit,
     });
     assert.equal(put.status, 201, await put.text());
-    assert.equal(reg.runtime.deps.registry.hashers.stats.coldResumes, 0);
+    assert.equal(reg.runtime.hashers.stats.coldResumes, 0);
     await reg.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -7,7 +7,7 @@ import { sha256 } from "../helpers/oci.ts";
 for (const storage of ["memory", "disk"] as const) {
   Deno.test(`upload purging removes abandoned uploads only (${storage})`, async () => {
     const reg = await startRegistry({ storage });
-    const { driver, store } = reg.runtime.deps.registry;
+    const { blobs: driver, metadata: store } = reg.runtime.drivers;
     try {
       // A live session, and an abandoned one whose session record has expired.
       const live = await fetch(`${reg.url}/v2/p/x/blobs/uploads/`, { method: "POST" });

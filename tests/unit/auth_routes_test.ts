@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { MemoryMetadataStore } from "../../drivers/metadata/memory.ts";
 import { createAuth } from "../../src/auth/create.ts";
 import { silentLogger } from "../../src/log.ts";
-import { match, ROUTES } from "../../src/routes.ts";
+import { API_ROUTES as ROUTES } from "../../src/api/routes.ts";
+import { match } from "../../src/http/router.ts";
 import { htpasswdFile } from "../helpers/auth.ts";
 
 Deno.test("route table: only GET /v2/ is reached without a repository name", () => {

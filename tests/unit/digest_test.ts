@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryError } from "../../src/errors.ts";
+import { statusOf } from "../../src/http/render_error.ts";
 import { parseDigest, tryParseDigest } from "../../src/oci/digest.ts";
 
 const SHA256 = "sha256:" + "a".repeat(64);
@@ -32,7 +33,7 @@ Deno.test("digests: sha256 and sha512 parse, everything else is DIGEST_INVALID",
       assert.throws(() => parseDigest(value), (err: unknown) => {
         assert.ok(err instanceof RegistryError);
         assert.equal(err.code, "DIGEST_INVALID");
-        assert.equal(err.status, 400);
+        assert.equal(statusOf(err), 400);
         assert.match(err.message, message);
         assert.ok(err.message.length < 400, "long input is truncated in messages");
         return true;

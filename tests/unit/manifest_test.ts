@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryError } from "../../src/errors.ts";
-import { acceptsManifest, parseManifest } from "../../src/oci/manifest.ts";
+import { acceptsManifest, parseManifest } from "../../src/oci/manifests/mod.ts";
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,

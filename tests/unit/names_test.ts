@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryError } from "../../src/errors.ts";
+import { statusOf } from "../../src/http/render_error.ts";
 import { assertName, assertTag, isValidName, isValidTag } from "../../src/oci/names.ts";
 
 Deno.test("repository names follow the OCI grammar", async (t) => {
@@ -38,7 +39,8 @@ Deno.test("repository names follow the OCI grammar", async (t) => {
       assert.ok(!isValidName(name), name);
       assert.throws(
         () => assertName(name),
-        (e: unknown) => e instanceof RegistryError && e.code === "NAME_INVALID" && e.status === 400,
+        (e: unknown) =>
+          e instanceof RegistryError && e.code === "NAME_INVALID" && statusOf(e) === 400,
       );
     }
   });

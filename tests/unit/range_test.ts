@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { RegistryError } from "../../src/errors.ts";
+import { statusOf } from "../../src/http/render_error.ts";
 import { parseContentRange, parseLength, resolveRange } from "../../src/oci/range.ts";
 
 Deno.test("Range headers on blob reads", async (t) => {
@@ -49,7 +50,7 @@ Deno.test("Content-Range headers on upload chunks", async (t) => {
       assert.throws(
         () => parseContentRange(h),
         (e: unknown) =>
-          e instanceof RegistryError && e.code === "RANGE_INVALID" && e.status === 416,
+          e instanceof RegistryError && e.code === "RANGE_INVALID" && statusOf(e) === 416,
         h,
       );
     }

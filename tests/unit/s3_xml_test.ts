@@ -28,15 +28,19 @@ Deno.test("parseListParts decodes entity-escaped ETags and the next marker", () 
 
 const TOKEN = "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=";
 
-Deno.test("parseListObjects returns keys and the continuation token of truncated pages", () => {
+Deno.test("parseListObjects returns objects, sizes, times and the token of truncated pages", () => {
   const xml = (truncated: boolean) =>
     `<ListBucketResult><Name>b</Name><Prefix>r/</Prefix><KeyCount>2</KeyCount>
       <IsTruncated>${truncated}</IsTruncated>
       ${truncated ? `<NextContinuationToken>${TOKEN}</NextContinuationToken>` : ""}
-      <Contents><Key>r/a&amp;b</Key><Size>1</Size></Contents>
+      <Contents><Key>r/a&amp;b</Key><LastModified>2026-11-30T10:00:00.000Z</LastModified>
+        <Size>1</Size></Contents>
       <Contents><Key>r/c</Key><Size>2</Size></Contents></ListBucketResult>`;
   assert.deepEqual(parseListObjects(xml(true)), {
-    keys: ["r/a&b", "r/c"],
+    objects: [
+      { key: "r/a&b", size: 1, modified: Date.UTC(2026, 10, 30, 10) },
+      { key: "r/c", size: 2, modified: 0 },
+    ],
     next: TOKEN,
   });
   assert.deepEqual(parseListObjects(xml(false)).next, null);

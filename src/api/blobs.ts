@@ -2,9 +2,9 @@
  * @module
  * `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>`.
  */
-import type { Ctx } from "../context.ts";
 import { RegistryError } from "../errors.ts";
-import { empty } from "../http.ts";
+import { empty } from "../http/responses.ts";
+import { type Ctx, NAME, type Route } from "../http/route.ts";
 import { parseDigest } from "../oci/digest.ts";
 import { resolveRange } from "../oci/range.ts";
 
@@ -14,8 +14,8 @@ const REDIRECT_TTL_SECONDS = 20 * 60;
 /** Streams a blob (or one range of it); HEAD gets the same headers without a body. */
 export async function get(ctx: Ctx): Promise<Response> {
   const digest = parseDigest(ctx.params.digest);
-  const { blobs } = ctx.deps.registry;
-  const info = await blobs.require(ctx.repo, digest);
+  const { blobs } = ctx.repository;
+  const info = await blobs.require(digest);
   const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",
     "Docker-Content-Digest": digest.value,
@@ -26,15 +26,14 @@ export async function get(ctx: Ctx): Promise<Response> {
   const range = resolveRange(ctx.request.headers.get("range"), info.size);
   if (range.kind === "unsatisfiable") {
     throw new RegistryError("RANGE_INVALID", `Range is outside a blob of ${info.size} bytes`, {
-      headers: { "Content-Range": `bytes */${info.size}` },
+      blobSize: info.size,
     });
   }
   const head = ctx.request.method === "HEAD";
-  const { driver } = ctx.deps.registry;
-  if (!head && ctx.deps.options.redirect && driver.signedUrl && info.size > 0) {
+  if (!head && ctx.deps.options.redirect && info.size > 0) {
     // The client fetches the bytes (and any Range) from the storage backend itself.
-    const url = await driver.signedUrl(blobs.keyOf(info), REDIRECT_TTL_SECONDS);
-    return empty(307, { Location: url, "Docker-Content-Digest": digest.value });
+    const url = await blobs.redirectUrl(info, REDIRECT_TTL_SECONDS);
+    if (url) return empty(307, { Location: url, "Docker-Content-Digest": digest.value });
   }
   if (range.kind === "partial") {
     const { start, end } = range.range;
@@ -54,6 +53,14 @@ export async function remove(ctx: Ctx): Promise<Response> {
     throw new RegistryError("UNSUPPORTED", "Deletion is disabled on this registry");
   }
   const digest = parseDigest(ctx.params.digest);
-  await ctx.deps.registry.blobs.unlink(ctx.repo, digest);
+  await ctx.repository.blobs.delete(digest);
   return empty(202, { "Docker-Content-Digest": digest.value });
 }
+
+/** Routes of this module (after the upload routes, whose paths also start `/blobs/`). */
+export const routes: Route[] = [{
+  name: "blob",
+  pattern: new RegExp(`^/v2/${NAME}/blobs/(?<digest>[^/]+)$`),
+  methods: { GET: get, DELETE: remove },
+  access: { GET: ["pull"], HEAD: ["pull"], DELETE: ["delete"] },
+}];

@@ -1,0 +1,65 @@
+/**
+ * @module
+ * The records the registry keeps in the metadata store (their keys are in `keys.ts`).
+ * Every record knows when it was made or last moved, and a manifest link records what
+ * the manifest references, so garbage collection and retention work from metadata alone
+ * and never re-read manifests or list the blob store to mark.
+ */
+
+/**
+ * Verified bytes of a digest exist; a repository's blob link carries the same fields.
+ * `key` is set only when the bytes are not at the canonical `blobKey(digest)` (drivers
+ * that publish in place, see `UploadDriver.publish`).
+ */
+export interface BlobRecord {
+  size: number;
+  key?: string;
+  /** When the record was written (ms since the epoch; 0 for records older than the field). */
+  created?: number;
+}
+
+/** What a manifest references, written when it is pushed. */
+export interface ManifestRefs {
+  /** Config and layer digests (the blobs that must stay). */
+  blobs: string[];
+  /** Child manifest digests (an index's platforms). */
+  manifests: string[];
+}
+
+/** A repository's link to a manifest. */
+export interface ManifestRecord {
+  size: number;
+  mediaType: string;
+  subject?: string;
+  /** Where the bytes are when not at the canonical blob key (see {@linkcode BlobRecord}). */
+  key?: string;
+  /** When the manifest was pushed (ms since the epoch; 0 for older records). */
+  created?: number;
+  /** The references, when they fit in the record. */
+  refs?: ManifestRefs;
+  /** Otherwise the number of `manifest-refs` records holding them, in order. */
+  refParts?: number;
+}
+
+/** A tag. */
+export interface TagRecord {
+  digest: string;
+  /** When the tag was last moved (ms since the epoch; 0 for older records). */
+  updated?: number;
+}
+
+/** A referrer entry: the descriptor served in the referrers index. */
+export interface ReferrerRecord {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  /** True when the annotations were too large for the record and live in the manifest. */
+  annotationsInManifest?: boolean;
+}
+
+/** A repository index entry. */
+export interface RepoRecord {
+  created?: number;
+}
