@@ -16,6 +16,7 @@ import { UploadHashers } from "./registry/hashing.ts";
 import { HEARTBEAT_TTL_MS, Instances } from "./registry/instances.ts";
 import { meta } from "./registry/keys.ts";
 import { purgeUploads } from "./registry/purge.ts";
+import type { EventSink } from "./registry/events.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { UploadTokens } from "./upload_token.ts";
 
@@ -42,6 +43,8 @@ export interface RuntimeOptions {
   /** Drivers to use instead of the configured ones (tests share them between instances). */
   driver?: BlobDriver;
   store?: MetadataStore;
+  /** Consumers of the registry's events (notifications, metrics, tests). */
+  sinks?: readonly EventSink[];
 }
 
 /** How long a fleet-wide job's lease lasts without renewal. */
@@ -73,6 +76,7 @@ export async function createRuntime(
       portableHashing: config.berth.uploads.hashing === "portable",
       sessionTtlMs: config.berth.uploads.sessionttl,
       leaseMs: config.berth.uploads.lease,
+      sinks: options.sinks,
     });
     const baseUrl = config.http.host?.replace(/\/+$/, "");
     // Auth (jose, bcrypt) is loaded only when configured: an open registry stays lighter.

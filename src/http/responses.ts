@@ -114,7 +114,13 @@ export async function readBounded(
   let size = 0;
   const reader = body.getReader();
   while (true) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch((err) => {
+      // A stalled body is reported with the code of what was being read.
+      if (err instanceof RegistryError && err.code === "BLOB_UPLOAD_INVALID") {
+        throw new RegistryError(code, err.message, { detail: err.detail, cause: err });
+      }
+      throw err;
+    });
     if (done) break;
     size += value.byteLength;
     if (size > max) {

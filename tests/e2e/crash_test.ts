@@ -51,9 +51,14 @@ async function whileLeased(send: () => Promise<Response>): Promise<Response> {
   }
 }
 
-/** Every tag of every repository resolves to a whole manifest whose blobs all exist. */
-async function assertConsistent(url: string): Promise<void> {
+/**
+ * Every tag of every repository resolves to a whole manifest whose blobs all exist. An
+ * empty registry proves nothing, so at least `minTags` tags must have been checked.
+ */
+async function assertConsistent(url: string, minTags = 1): Promise<void> {
   const { repositories } = await (await fetch(`${url}/v2/_catalog`)).json();
+  let tagsChecked = 0;
+  let blobsChecked = 0;
   for (const repo of repositories) {
     const { tags } = await (await fetch(`${url}/v2/${repo}/tags/list`)).json();
     for (const tag of tags ?? []) {
@@ -65,13 +70,21 @@ async function assertConsistent(url: string): Promise<void> {
       for (const d of [manifest.config, ...manifest.layers]) {
         const blob = await fetch(`${url}/v2/${repo}/blobs/${d.digest}`, { method: "HEAD" });
         assert.equal(blob.status, 200, `${repo}:${tag} lost blob ${d.digest}`);
+        blobsChecked++;
       }
+      tagsChecked++;
     }
   }
+  assert.ok(tagsChecked >= minTags, `only ${tagsChecked} tags were there to check`);
+  assert.ok(blobsChecked >= tagsChecked, `only ${blobsChecked} blobs were checked`);
 }
 
-/** Every file published under a digest's name on disk holds exactly that digest's bytes. */
+/**
+ * Every file published under a digest's name on disk holds exactly that digest's bytes;
+ * at least one such file must be there (an empty store proves nothing).
+ */
 async function assertNoTornFiles(dir: string): Promise<void> {
+  let files = 0;
   const walk = async (path: string): Promise<void> => {
     for await (const e of Deno.readDir(path)) {
       if (e.isDirectory) await walk(`${path}/${e.name}`);
@@ -79,12 +92,14 @@ async function assertNoTornFiles(dir: string): Promise<void> {
         const hex = createHash("sha256").update(await Deno.readFile(`${path}/${e.name}`))
           .digest("hex");
         assert.equal(hex, e.name, `${path}/${e.name} is torn`);
+        files++;
       }
     }
   };
   await walk(`${dir}/blobs/blobs/sha256`).catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   });
+  assert.ok(files > 0, `no published blob file under ${dir} to check`);
 }
 
 /** Asserts `repo` serves blob `data` whole. */

@@ -208,10 +208,17 @@ Deno.test("a slow chunk keeps its lease through renewals; a second writer waits 
       body: "x",
       headers: { "Content-Range": "0-0" },
     });
+    // Busy, not out of order: the client is told when to try again and where the
+    // upload stands, with the exact count (`Range: 0-0` cannot tell empty from one byte).
+    assert.equal(intruder.headers.get("retry-after"), "1");
+    assert.equal(intruder.headers.get("upload-offset"), "0");
+    assert.equal(intruder.headers.get("range"), "0-0");
+    assert.ok(intruder.headers.get("location")?.includes("_state="), "no Location to resume");
     await assertError(intruder, 416, "RANGE_INVALID");
     const res = await patching;
     assert.equal(res.status, 202, await res.text());
     assert.equal(res.headers.get("range"), `0-${data.byteLength - 1}`);
+    assert.equal(res.headers.get("upload-offset"), String(data.byteLength));
     const status = await fetch(`${reg.url}${res.headers.get("location")}`);
     await status.body?.cancel();
     assert.equal(

@@ -72,6 +72,58 @@ Deno.test("the registry on S3", async (t) => {
         await reg.close();
       }
     });
+    await t.step("a referrer first uploaded as a blob serves its large annotations", async () => {
+      // Bytes pushed through the upload path live where S3 completed the multipart upload
+      // (blobs/_uploaded/<id>), not at the canonical key: reading them must use the record.
+      const reg = await startRegistry({ doc: s3doc("referrers", false) });
+      try {
+        const config = new TextEncoder().encode("{}");
+        const mono = await fetch(`${reg.url}/v2/s3/ref/blobs/uploads/?digest=${sha256(config)}`, {
+          method: "POST",
+          body: config as BodyInit,
+        });
+        assert.equal(mono.status, 201);
+        const subject = "sha256:" + "5".repeat(64);
+        const annotations = { "org.example.big": "x".repeat(20_000) };
+        const referrer = new TextEncoder().encode(JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          artifactType: "application/x-big",
+          config: {
+            mediaType: "application/vnd.oci.empty.v1+json",
+            digest: sha256(config),
+            size: 2,
+          },
+          layers: [],
+          subject: {
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            digest: subject,
+            size: 9,
+          },
+          annotations,
+        }));
+        const digest = sha256(referrer);
+        const blob = await fetch(`${reg.url}/v2/s3/ref/blobs/uploads/?digest=${digest}`, {
+          method: "POST",
+          body: referrer as BodyInit,
+        });
+        assert.equal(blob.status, 201);
+        const put = await fetch(`${reg.url}/v2/s3/ref/manifests/${digest}`, {
+          method: "PUT",
+          body: referrer as BodyInit,
+          headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+        });
+        assert.equal(put.status, 201, await put.text());
+        const res = await fetch(`${reg.url}/v2/s3/ref/referrers/${subject}`);
+        const text = await res.text();
+        assert.equal(res.status, 200, text);
+        const index = JSON.parse(text);
+        assert.equal(index.manifests.length, 1);
+        assert.deepEqual(index.manifests[0].annotations, annotations);
+      } finally {
+        await reg.close();
+      }
+    });
     await t.step("S3 going away is a 503 UNAVAILABLE, never a partial blob", async () => {
       const driver = new S3BlobDriver({
         ...s3.options,
