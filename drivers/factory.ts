@@ -1,7 +1,7 @@
 /**
  * @module
  * Opens the configured drivers. Option shapes mirror the `storage:` and `berth.metadata:`
- * sections of the configuration, so `src/config.ts` output can be passed straight in.
+ * sections of the configuration, so `src/config/` output can be passed straight in.
  */
 import type { BlobDriver } from "./blob/types.ts";
 import { FilesystemBlobDriver } from "./blob/filesystem.ts";
