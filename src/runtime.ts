@@ -8,6 +8,7 @@ import { openBlobDriver, openMetadataStore } from "../drivers/factory.ts";
 import type { BlobDriver } from "../drivers/blob/types.ts";
 import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, type AppDeps, createApp } from "./app.ts";
+import type { Capability, CapabilityFactory, Drivers } from "./capability.ts";
 import type { Config } from "./config/mod.ts";
 import { Leases } from "./jobs/lease.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
@@ -43,12 +44,20 @@ export interface RuntimeOptions {
   /** Drivers to use instead of the configured ones (tests share them between instances). */
   driver?: BlobDriver;
   store?: MetadataStore;
-  /** Consumers of the registry's events (notifications, metrics, tests). */
+  /** Consumers of the registry's events (tests; capabilities bring their own). */
   sinks?: readonly EventSink[];
+  /** Capabilities beyond the configured ones (tests). */
+  capabilities?: readonly CapabilityFactory[];
 }
 
 /** How long a fleet-wide job's lease lasts without renewal. */
 const JOB_LEASE_MS = 30_000;
+
+/**
+ * The capabilities a runtime may have, one line each (see `src/capability.ts`); each
+ * factory returns null unless its section is configured.
+ */
+const CAPABILITIES: readonly CapabilityFactory[] = [];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(
@@ -67,17 +76,28 @@ export async function createRuntime(
     const secret = config.http.secret ?? await sharedSecret(store);
     const instances = new Instances(store, instanceId);
     await instances.beat();
+    const drivers: Drivers = { blobs: driver, metadata: store };
+    const capabilities: Capability[] = [];
+    for (const factory of [...CAPABILITIES, ...(options.capabilities ?? [])]) {
+      const capability = await factory({ config, logger, instances, drivers });
+      if (capability) {
+        capabilities.push(capability);
+        opened.push({ close: () => capability.close?.() ?? Promise.resolve() });
+      }
+    }
+    for (const c of capabilities) if (c.drivers) Object.assign(drivers, c.drivers({ ...drivers }));
     const hashers = new UploadHashers({ instanceId });
-    const registry = createRegistry({
-      driver,
-      store,
+    let registry = createRegistry({
+      driver: drivers.blobs,
+      store: drivers.metadata,
       instances,
       hashers,
       portableHashing: config.berth.uploads.hashing === "portable",
       sessionTtlMs: config.berth.uploads.sessionttl,
       leaseMs: config.berth.uploads.lease,
-      sinks: options.sinks,
+      sinks: [...(options.sinks ?? []), ...capabilities.flatMap((c) => c.sinks ?? [])],
     });
+    for (const c of capabilities) if (c.wrap) registry = c.wrap(registry);
     const baseUrl = config.http.host?.replace(/\/+$/, "");
     // Auth (jose, bcrypt) is loaded only when configured: an open registry stays lighter.
     const auth = config.auth
@@ -88,7 +108,8 @@ export async function createRuntime(
       tokens: new UploadTokens(secret),
       logger,
       authorizer: auth.authorizer,
-      extraRoutes: auth.routes,
+      extraRoutes: [...auth.routes, ...capabilities.flatMap((c) => c.routes ?? [])],
+      middleware: capabilities.flatMap((c) => c.middleware ?? []),
       options: {
         deleteEnabled: config.storage.delete.enabled,
         accessLog: !config.log.accesslog.disabled,
@@ -114,16 +135,21 @@ export async function createRuntime(
         firstDelay: 60_000 + Math.random() * 240_000,
         fleet: "one",
         run: async () => {
-          await purgeUploads(driver, store, { ageMs: purging.age, dryRun: purging.dryrun, logger });
+          await purgeUploads(drivers.blobs, drivers.metadata, {
+            ageMs: purging.age,
+            dryRun: purging.dryrun,
+            logger,
+          });
         },
       });
     }
+    for (const job of capabilities.flatMap((c) => c.jobs ?? [])) scheduler.add(job);
     scheduler.start();
     return {
       app: createApp(deps),
       deps,
       config,
-      drivers: { blobs: driver, metadata: store },
+      drivers,
       instances,
       hashers,
       scheduler,

@@ -126,7 +126,11 @@ export class FilesystemBlobDriver implements BlobDriver {
     }
   }
 
-  async read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
+  async read(
+    key: string,
+    range?: ByteRange,
+    expect?: { size: number },
+  ): Promise<ReadableStream<Uint8Array> | null> {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(this.#path(key), { read: true });
@@ -136,6 +140,10 @@ export class FilesystemBlobDriver implements BlobDriver {
     }
     try {
       const { size } = await file.stat();
+      if (expect && size !== expect.size) {
+        file.close();
+        return null;
+      }
       const start = range?.start ?? 0;
       if (range && start >= size) throw new DriverRangeError(size);
       const end = Math.min(range?.end ?? size - 1, size - 1);

@@ -85,11 +85,16 @@ export class MemoryBlobDriver implements BlobDriver {
     return Promise.resolve(o ? { size: size(o), modified: this.#written.get(key) ?? 0 } : null);
   }
 
-  read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
+  read(
+    key: string,
+    range?: ByteRange,
+    expect?: { size: number },
+  ): Promise<ReadableStream<Uint8Array> | null> {
     return settle(() => {
       const o = this.#objects.get(key);
       if (!o) return null;
       const total = size(o);
+      if (expect && total !== expect.size) return null;
       if (!range) return streamOf(o, 0, total - 1);
       if (range.start >= total) throw new DriverRangeError(total);
       return streamOf(o, range.start, Math.min(range.end ?? total - 1, total - 1));

@@ -59,7 +59,11 @@ export class S3BlobDriver implements BlobDriver {
     return this.#client.headObject(this.#full(key));
   }
 
-  async read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
+  async read(
+    key: string,
+    range?: ByteRange,
+    expect?: { size: number },
+  ): Promise<ReadableStream<Uint8Array> | null> {
     const full = this.#full(key);
     const response = await this.#client.get(full, range);
     if (response.status === 404) {
@@ -75,6 +79,10 @@ export class S3BlobDriver implements BlobDriver {
       throw new DriverRangeError(size);
     }
     const body = response.body ?? new ReadableStream({ start: (c) => c.close() });
+    if (expect && objectSize(response) !== expect.size) {
+      await body.cancel();
+      return null;
+    }
     if (!range || response.status === 206) return body;
     // A 200 to a ranged GET is the whole object: check the range and cut it here.
     const size = Number(response.headers.get("content-length"));
@@ -136,6 +144,12 @@ export class S3BlobDriver implements BlobDriver {
   #full(key: string): string {
     return this.#root + key;
   }
+}
+
+/** The whole object's size a GetObject response tells: its Content-Range total, or its length. */
+function objectSize(response: Response): number {
+  const total = /\/(\d+)$/.exec(response.headers.get("content-range") ?? "");
+  return Number(total ? total[1] : response.headers.get("content-length"));
 }
 
 /** Passes on bytes `[start, end]` (inclusive) of a stream. */

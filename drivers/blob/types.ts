@@ -112,9 +112,15 @@ export interface BlobDriver {
   readonly cheapStat: boolean;
   /**
    * Streams the object at `key` (or one inclusive range of it), or null when there is
-   * none. Throws {@linkcode DriverRangeError} when `range.start` is not below the size.
+   * none, or when `expect.size` is given and the object has another size (bytes cut short
+   * count as missing; the check costs nothing extra where the size comes with the open).
+   * Throws {@linkcode DriverRangeError} when `range.start` is not below the size.
    */
-  read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null>;
+  read(
+    key: string,
+    range?: ByteRange,
+    expect?: { size: number },
+  ): Promise<ReadableStream<Uint8Array> | null>;
   /** Stores `body` at `key`, published atomically once the stream ends. */
   write(key: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }>;
   /** Removes the object at `key`; true when something was removed. Idempotent. */

@@ -15,7 +15,9 @@ const REDIRECT_TTL_SECONDS = 20 * 60;
 export async function get(ctx: Ctx): Promise<Response> {
   const digest = parseDigest(ctx.params.digest);
   const { blobs } = ctx.repository;
-  const info = await blobs.require(digest);
+  const head = ctx.request.method === "HEAD";
+  // A GET reads the bytes right away, and that read checks their size: no stat first.
+  const info = await blobs.require(digest, { verify: head });
   const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",
     "Docker-Content-Digest": digest.value,
@@ -29,7 +31,6 @@ export async function get(ctx: Ctx): Promise<Response> {
       blobSize: info.size,
     });
   }
-  const head = ctx.request.method === "HEAD";
   if (!head && ctx.deps.options.redirect && info.size > 0) {
     // The client fetches the bytes (and any Range) from the storage backend itself.
     const url = await blobs.redirectUrl(info, REDIRECT_TTL_SECONDS);

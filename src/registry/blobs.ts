@@ -46,8 +46,11 @@ export class BlobStore {
     return stat !== null && stat.size === blob.size;
   }
 
-  /** The blob as `repo` sees it: linked (as a layer or a manifest) and whole. */
-  async stat(repo: string, digest: Digest): Promise<StoredBlob | null> {
+  /**
+   * The blob as `repo` sees it: linked (as a layer or a manifest) and, unless `verify` is
+   * false (the bytes are about to be read, and `open` checks their size), whole.
+   */
+  async stat(repo: string, digest: Digest, verify = true): Promise<StoredBlob | null> {
     const [layer, manifest] = await this.store.getMany<BlobRecord>([
       meta.layer(repo, digest.value),
       meta.manifest(repo, digest.value),
@@ -55,12 +58,12 @@ export class BlobStore {
     const link = layer ?? manifest;
     if (!link) return null;
     const blob: StoredBlob = { digest, size: link.value.size, key: link.value.key };
-    return await this.whole(blob) ? blob : null;
+    return !verify || await this.whole(blob) ? blob : null;
   }
 
-  /** Streams a blob's bytes (or one range); `BLOB_UNKNOWN` if the bytes are gone. */
+  /** Streams a blob's bytes (or one range); `BLOB_UNKNOWN` if they are gone or cut short. */
   async open(blob: StoredBlob, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
-    const stream = await this.driver.read(this.keyOf(blob), range);
+    const stream = await this.driver.read(this.keyOf(blob), range, { size: blob.size });
     if (!stream) {
       throw new RegistryError(
         "BLOB_UNKNOWN",
@@ -122,12 +125,12 @@ export class RepositoryBlobs implements BlobService {
     private readonly events: Events,
   ) {}
 
-  stat(digest: Digest): Promise<StoredBlob | null> {
-    return this.blobs.stat(this.repo, digest);
+  stat(digest: Digest, options: { verify?: boolean } = {}): Promise<StoredBlob | null> {
+    return this.blobs.stat(this.repo, digest, options.verify ?? true);
   }
 
-  async require(digest: Digest): Promise<StoredBlob> {
-    const info = await this.stat(digest);
+  async require(digest: Digest, options: { verify?: boolean } = {}): Promise<StoredBlob> {
+    const info = await this.stat(digest, options);
     if (!info) throw unknownBlob(this.repo, digest);
     return info;
   }

@@ -78,10 +78,14 @@ export interface ManifestRequest {
 
 /** Blobs of one repository. */
 export interface BlobService {
-  /** The blob when the repository links it and its bytes are whole; null otherwise. */
-  stat(digest: Digest): Promise<BlobInfo | null>;
+  /**
+   * The blob when the repository links it and its bytes are whole; null otherwise.
+   * `verify: false` skips the check of the bytes when they are about to be read anyway
+   * (`open` fails with `BLOB_UNKNOWN` on missing or cut-short bytes).
+   */
+  stat(digest: Digest, options?: { verify?: boolean }): Promise<BlobInfo | null>;
   /** Like {@linkcode stat}, but `BLOB_UNKNOWN` when absent. */
-  require(digest: Digest): Promise<BlobInfo>;
+  require(digest: Digest, options?: { verify?: boolean }): Promise<BlobInfo>;
   /**
    * Streams a blob (or one inclusive byte range of it); `BLOB_UNKNOWN` when its bytes are
    * gone. A pull event is recorded.

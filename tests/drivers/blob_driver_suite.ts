@@ -194,6 +194,18 @@ export function blobDriverSuite(name: string, make: () => Promise<Made>): void {
         assert.equal(await driver.delete(key("d")), false);
         assert.equal(await driver.stat(key("d")), null);
       });
+      await t.step("read with an expected size: null when the object has another", async () => {
+        const data = random(5000);
+        await driver.write(key("sized"), streamOf(data));
+        assert.deepEqual(
+          await bytes((await driver.read(key("sized"), undefined, { size: 5000 }))!),
+          data,
+        );
+        assert.equal(await driver.read(key("sized"), undefined, { size: 5001 }), null);
+        assert.equal(await driver.read(key("sized"), { start: 10, end: 20 }, { size: 4999 }), null);
+        const part = await driver.read(key("sized"), { start: 10, end: 19 }, { size: 5000 });
+        assert.deepEqual(await bytes(part!), data.subarray(10, 20));
+      });
       await t.step("list finds keys under a prefix only", async () => {
         await driver.write("lista/x/1", streamOf(random(1)));
         await driver.write("lista/y/2", streamOf(random(1)));
