@@ -20,9 +20,13 @@ export interface BlobDriverOptions {
 
 /** Metadata settings (`berth.metadata`). */
 export interface MetadataStoreOptions {
-  driver: "kv" | "memory";
+  driver: "kv" | "memory" | "postgres";
   path?: string;
   url?: string;
+  /** `postgres` only. */
+  password?: string;
+  /** `postgres` only: connections kept at most. */
+  pool?: number;
 }
 
 /** Opens the blob driver `options` selects. */
@@ -43,5 +47,15 @@ export async function openBlobDriver(options: BlobDriverOptions): Promise<BlobDr
 /** Opens the metadata store `options` selects. */
 export async function openMetadataStore(options: MetadataStoreOptions): Promise<MetadataStore> {
   if (options.driver === "memory") return new MemoryMetadataStore();
+  if (options.driver === "postgres") {
+    if (!options.url) throw new TypeError("The postgres metadata store needs a url");
+    // Loaded on demand, so registries on Deno KV never load the PostgreSQL client.
+    const { PostgresMetadataStore } = await import("./metadata/postgres.ts");
+    return await PostgresMetadataStore.open({
+      url: options.url,
+      password: options.password,
+      pool: options.pool,
+    });
+  }
   return await KvMetadataStore.open(options.url ?? options.path);
 }

@@ -46,7 +46,7 @@ export const METADATA_LIMITS = {
 
 /** Small records with atomic conditional commits (Deno KV semantics). */
 export interface MetadataStore {
-  /** Store name for logs and `/healthz` (`memory`, `kv`). */
+  /** Store name for logs and `/healthz` (`memory`, `kv`, `postgres`). */
   readonly name: string;
   /** The record at `key`, or null. */
   get<T>(key: MetaKey): Promise<Versioned<T> | null>;
@@ -60,6 +60,11 @@ export interface MetadataStore {
    * {@linkcode METADATA_LIMITS}).
    */
   commit(checks: readonly Check[], mutations: readonly Mutation[]): Promise<string | null>;
+  /**
+   * Deletes expired records, where the store leaves that to a periodic job (PostgreSQL);
+   * returns how many. Stores that expire records by themselves do not have it.
+   */
+  sweepExpired?(): Promise<number>;
   /** Throws when the store is not usable; used by `/healthz`. */
   health(): Promise<void>;
   /** Closes the store. */

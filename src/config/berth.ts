@@ -3,6 +3,7 @@
  * The `berth:` section, Berth's own settings (distribution has no such section): the data
  * directory, the metadata store, manifest and upload limits, and the instance's name.
  */
+import { METADATA_KEYS, type MetadataConfig, readMetadata } from "./metadata.ts";
 import type { Reader } from "./reader.ts";
 import { type Section, words } from "./section.ts";
 
@@ -14,9 +15,10 @@ export interface BerthConfig {
   datadir: string;
   /**
    * Default `kv` at `${datadir}/metadata.kv`; `url` (KV Connect) replaces `path`;
-   * `memory` takes neither.
+   * `memory` takes neither; `postgres` takes a `url`, `password` and `pool` (see
+   * `metadata.ts`).
    */
-  metadata: { driver: "kv" | "memory"; path?: string; url?: string };
+  metadata: MetadataConfig;
   /** Largest manifest accepted; default 4 MiB. */
   manifests: { maxbytes: number };
   uploads: {
@@ -38,7 +40,7 @@ export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
     berth: { keys: words("datadir metadata manifests uploads instanceid") },
-    "berth.metadata": { keys: words("driver path url") },
+    "berth.metadata": METADATA_KEYS,
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
   },
@@ -65,21 +67,4 @@ export const berth: Section<"berth", BerthConfig> = {
  */
 export function dataDir(r: Reader): string {
   return (r.text("berth.datadir") ?? "./data").replace(/(.)\/+$/, "$1");
-}
-
-function readMetadata(r: Reader, datadir: string): BerthConfig["metadata"] {
-  const driver = r.oneOf("berth.metadata.driver", ["kv", "memory"]) ?? "kv";
-  const path = r.text("berth.metadata.path");
-  const url = r.text("berth.metadata.url");
-  if (driver === "memory" && (path !== undefined || url !== undefined)) {
-    r.fail("berth.metadata", `driver "memory" takes neither path nor url`);
-  }
-  if (path !== undefined && url !== undefined) {
-    r.fail("berth.metadata", `takes path or url, not both (path "${path}", url "${url}")`);
-  }
-  if (url !== undefined && !/^https?:\/\/[^/?#]+/.test(url)) {
-    r.fail("berth.metadata.url", `must be an http(s) KV Connect URL, got "${url}"`);
-  }
-  if (driver === "memory") return { driver };
-  return url !== undefined ? { driver, url } : { driver, path: path ?? `${datadir}/metadata.kv` };
 }
