@@ -158,6 +158,9 @@ export class PostgresMetadataStore implements MetadataStore {
       max: options.pool ?? 10,
       ...(options.password !== undefined ? { password: options.password } : {}),
       connect_timeout: Math.max(1, Math.ceil((options.connectTimeoutMs ?? 5_000) / 1000)),
+      // Seconds before reconnecting after failures. The client's own backoff grows to 20 s,
+      // which would hold every request (and the recovery) that long after an outage.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
       // Arrays travel as literals (see `arrayLiteral`), so no type lookup per connection.
       fetch_types: false,
       onnotice: () => {},
