@@ -3,12 +3,18 @@
  * Berth's entrypoint: read the configuration, open the drivers, serve, and shut down
  * gracefully on SIGINT/SIGTERM. No registry logic lives here.
  *
- * Usage: `deno task start [serve] [config.yml]` (or `REGISTRY_CONFIGURATION_PATH`).
+ * Usage: `deno task start [serve] [config.yml]` (or `REGISTRY_CONFIGURATION_PATH`);
+ * `metadata export|import <location>` copies the metadata to or from another store
+ * (`src/commands/metadata.ts`).
  */
 import { ConfigError, loadConfig } from "./src/config/mod.ts";
 import { createRuntime } from "./src/runtime.ts";
 
 async function main(): Promise<void> {
+  if (Deno.args[0] === "metadata") {
+    const { metadataCommand } = await import("./src/commands/metadata.ts");
+    Deno.exit(await metadataCommand(Deno.args.slice(1)));
+  }
   let config;
   try {
     config = await loadConfig({ args: Deno.args });

@@ -78,8 +78,11 @@ export const meta = {
   ],
   referrers: (repo: string, subject: string): MetaKey => ["referrer", repo, subject],
   upload: (id: string): MetaKey => ["upload", id],
+  uploads: (): MetaKey => ["upload"],
   instance: (id: string): MetaKey => ["instance", id],
+  instances: (): MetaKey => ["instance"],
   lease: (job: string): MetaKey => ["lease", job],
+  leases: (): MetaKey => ["lease"],
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
   signingKey: (): MetaKey => ["auth", "signing-key"],
 } as const;
