@@ -172,6 +172,29 @@ Deno.test("postgres store: migrations, fleets, expiry, refusals", async (t) => {
       await b.close();
     }
 
+    await t.step("registries in two schemas of one database keep apart", async () => {
+      const url = await pg.database();
+      await raw(url, (sql) => sql`CREATE SCHEMA one`.then(() => sql`CREATE SCHEMA two`));
+      const one = await PostgresMetadataStore.open({ url: `${url}?search_path=one` });
+      const two = await PostgresMetadataStore.open({ url: `${url}?search_path=two` });
+      try {
+        assert.ok(await one.commit([], [set(["k"], "one")]));
+        assert.equal(await two.get(["k"]), null);
+        assert.ok(await two.commit([{ key: ["k"], version: null }], [set(["k"], "two")]));
+        assert.equal((await one.get(["k"]))?.value, "one");
+        const schemas = await raw(
+          url,
+          (sql) =>
+            sql`SELECT table_schema AS s FROM information_schema.tables
+            WHERE table_name = 'berth_records' ORDER BY 1`,
+        );
+        assert.deepEqual(schemas.map((r) => r.s), ["one", "two"]);
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+
     await t.step("the password may come apart from the URL", async () => {
       const bare = (await pg.database()).replace(/:[^:@/]+@/, "@");
       const store = await PostgresMetadataStore.open({ url: bare, password: pg.password });
