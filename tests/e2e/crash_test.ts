@@ -320,8 +320,10 @@ Deno.test("kill -9 at any moment leaves either nothing or the whole object", asy
 
     await t.step("tags never point at missing manifests, whenever the kill lands", async () => {
       for (const delay of [10, 40, 120]) {
+        // A repository per round: tags a round's kill left alone are not the next round's.
+        const repo = `crash/tags-${delay}`;
         const images = await Promise.all(
-          [0, 1, 2].map(() => pushImage(url(), "crash/tags", 1)),
+          [0, 1, 2].map(() => pushImage(url(), repo, 1)),
         );
         // Each tag has one writer, so after the crash it holds the digest of its last
         // acknowledged PUT or of the one PUT the kill cut (which may also be missing).
@@ -333,7 +335,7 @@ Deno.test("kill -9 at any moment leaves either nothing or the whole object", asy
           for (let i = 0; i < 300; i++) {
             const image = images[(w + i) % images.length];
             const tag = `w${w}-${i % 20}`;
-            const res = await putManifest(victim, "crash/tags", tag, image.text).catch(() => null);
+            const res = await putManifest(victim, repo, tag, image.text).catch(() => null);
             await res?.body?.cancel();
             if (res?.status !== 201) return void cut.set(tag, image.digest);
             acked.set(tag, image.digest);
@@ -344,10 +346,10 @@ Deno.test("kill -9 at any moment leaves either nothing or the whole object", asy
 
         await assertConsistent(url());
         if (delay >= 100) assert.ok(acked.size > 0, "no manifest PUT completed before the kill");
-        const { tags } = await (await fetch(`${url()}/v2/crash/tags/tags/list`)).json();
+        const { tags } = await (await fetch(`${url()}/v2/${repo}/tags/list`)).json();
         for (const tag of tags) assert.ok(acked.has(tag) || cut.has(tag), `${tag} never pushed`);
         for (const tag of new Set([...acked.keys(), ...cut.keys()])) {
-          const res = await fetch(`${url()}/v2/crash/tags/manifests/${tag}`, {
+          const res = await fetch(`${url()}/v2/${repo}/manifests/${tag}`, {
             method: "HEAD",
           });
           if (res.status === 404) {
