@@ -96,6 +96,7 @@ export async function createRuntime(
       sessionTtlMs: config.berth.uploads.sessionttl,
       leaseMs: config.berth.uploads.lease,
       sinks: [...(options.sinks ?? []), ...capabilities.flatMap((c) => c.sinks ?? [])],
+      schema1: config.compatibility?.schema1.enabled,
     });
     for (const c of capabilities) if (c.wrap) registry = c.wrap(registry);
     const baseUrl = config.http.host?.replace(/\/+$/, "");
