@@ -58,9 +58,10 @@ export async function readKeyFile(
   }
   try {
     if (text.trimStart().startsWith("{")) return await keyFromJwk(JSON.parse(text));
-    // libtrust writes headers (`keyID: ...`) inside the PEM block; node's parser does not
-    // take them.
-    const pem = text.split("\n").filter((line) => !/^[A-Za-z-]+: /.test(line)).join("\n");
+    // libtrust writes headers (`keyID: ...`, then a blank line) inside the PEM block;
+    // node's parser takes neither.
+    const pem = text.split(/\r?\n/).filter((l) => l.trim() !== "" && !/^[A-Za-z-]+: /.test(l))
+      .join("\n");
     const jwk = createPrivateKey(pem).export({ format: "jwk" }) as Record<string, unknown>;
     return await keyFromJwk(jwk);
   } catch (err) {
