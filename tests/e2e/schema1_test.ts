@@ -115,106 +115,125 @@ Deno.test("schema 1: unsigned v1+json round-trips as pushed", async () => {
   }
 });
 
-Deno.test("schema 1: signatures are verified, kept apart from the payload and merged across pushes", async (t) => {
-  const reg = await startRegistry({ doc: ENABLED });
-  const store = reg.runtime.drivers.metadata;
-  const repo = "sig/app";
-  try {
-    const fsLayers = await layers(reg, repo, 3);
-    const doc = payloadDoc(repo, "v1", [fsLayers[2], fsLayers[1], fsLayers[0], fsLayers[0]]);
-    const payload = payloadBytes(doc, "   ");
-    const digest = sha256(payload);
-    const [keyA, keyB, keyC] = [await newKey(), await newKey("RS256"), await newKey("ES384")];
-    const [sigA, sigB, sigC] = await sign(payload, [keyA, keyB, keyC]);
-    const kept = async () =>
-      (await Array.fromAsync(store.list(["manifest-signature", repo, digest]))).length;
+for (const storage of ["memory", "disk"] as const) {
+  Deno.test(`schema 1 (${storage}): signatures are verified, kept apart from the payload and merged across pushes`, async (t) => {
+    const reg = await startRegistry({ doc: ENABLED, storage });
+    const store = reg.runtime.drivers.metadata;
+    const repo = "sig/app";
+    try {
+      const fsLayers = await layers(reg, repo, 3);
+      const doc = payloadDoc(repo, "v1", [fsLayers[2], fsLayers[1], fsLayers[0], fsLayers[0]]);
+      const payload = payloadBytes(doc, "   ");
+      const digest = sha256(payload);
+      const [keyA, keyB, keyC] = [await newKey(), await newKey("RS256"), await newKey("ES384")];
+      const [sigA, sigB, sigC] = await sign(payload, [keyA, keyB, keyC]);
+      const kept = async () =>
+        (await Array.fromAsync(store.list(["manifest-signature", repo, digest]))).length;
 
-    await t.step(
-      "one signature: served exactly as pushed, under the payload's digest",
-      async () => {
-        const first = jws(payload, [sigA]);
-        await created(await putManifest(reg.url, repo, "v1", dec.decode(first), SIGNED), digest);
-        const body = await served(reg, repo, "v1", digest, SIGNED);
-        assert.deepEqual(body, first);
-        assert.deepEqual(await served(reg, repo, digest, digest, SIGNED, SIGNED), first);
-        // The bytes under the digest are the payload; the record references the fsLayers.
-        const blob = await fetch(`${reg.url}/v2/${repo}/blobs/${digest}`);
-        assert.deepEqual(await blob.bytes(), payload);
-        const record = (await store.get<ManifestRecord>(["manifest", repo, digest]))!.value;
-        assert.equal(record.size, payload.byteLength);
-        assert.equal(record.mediaType, SIGNED);
-        assert.deepEqual(record.refs, {
-          blobs: [fsLayers[2], fsLayers[1], fsLayers[0]],
-          manifests: [],
-        });
-        assert.equal(await kept(), 1);
-      },
-    );
-
-    await t.step("a second push with another key adds its signature; both verify", async () => {
-      await created(
-        await putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sigB])), SIGNED),
-        digest,
+      await t.step(
+        "one signature: served exactly as pushed, under the payload's digest",
+        async () => {
+          const first = jws(payload, [sigA]);
+          await created(await putManifest(reg.url, repo, "v1", dec.decode(first), SIGNED), digest);
+          const body = await served(reg, repo, "v1", digest, SIGNED);
+          assert.deepEqual(body, first);
+          assert.deepEqual(await served(reg, repo, digest, digest, SIGNED, SIGNED), first);
+          // The bytes under the digest are the payload; the record references the fsLayers.
+          const blob = await fetch(`${reg.url}/v2/${repo}/blobs/${digest}`);
+          assert.deepEqual(await blob.bytes(), payload);
+          const record = (await store.get<ManifestRecord>(["manifest", repo, digest]))!.value;
+          assert.equal(record.size, payload.byteLength);
+          assert.equal(record.mediaType, SIGNED);
+          assert.deepEqual(record.refs, {
+            blobs: [fsLayers[2], fsLayers[1], fsLayers[0]],
+            manifests: [],
+          });
+          assert.equal(await kept(), 1);
+        },
       );
-      const body = await served(reg, repo, "v1", digest, SIGNED);
-      const { digest: servedDigest, kids } = await verifyServed(body);
-      assert.equal(servedDigest, digest);
-      assert.deepEqual(kids.sort(), [keyA.publicJwk.kid, keyB.publicJwk.kid].sort());
-      assert.equal(await kept(), 2);
-    });
 
-    await t.step(
-      "the same signature again changes nothing; a push of several adds the new",
-      async () => {
+      await t.step("a second push with another key adds its signature; both verify", async () => {
         await created(
-          await putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sigA])), SIGNED),
+          await putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sigB])), SIGNED),
           digest,
         );
+        const body = await served(reg, repo, "v1", digest, SIGNED);
+        const { digest: servedDigest, kids } = await verifyServed(body);
+        assert.equal(servedDigest, digest);
+        assert.deepEqual(kids.sort(), [keyA.publicJwk.kid, keyB.publicJwk.kid].sort());
         assert.equal(await kept(), 2);
-        const both = dec.decode(jws(payload, [sigA, sigC]));
-        await created(await putManifest(reg.url, repo, digest, both, SIGNED), digest);
-        assert.equal(await kept(), 3);
+      });
+
+      await t.step(
+        "the same signature again changes nothing; a push of several adds the new",
+        async () => {
+          await created(
+            await putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sigA])), SIGNED),
+            digest,
+          );
+          assert.equal(await kept(), 2);
+          const both = dec.decode(jws(payload, [sigA, sigC]));
+          await created(await putManifest(reg.url, repo, digest, both, SIGNED), digest);
+          assert.equal(await kept(), 3);
+          assert.equal(
+            (await verifyServed(await served(reg, repo, "v1", digest, SIGNED))).kids.length,
+            3,
+          );
+        },
+      );
+
+      await t.step("an unsigned push of the payload keeps the signatures served", async () => {
+        await created(
+          await putManifest(reg.url, repo, "v1", dec.decode(payload), UNSIGNED),
+          digest,
+        );
         assert.equal(
           (await verifyServed(await served(reg, repo, "v1", digest, SIGNED))).kids.length,
           3,
         );
-      },
-    );
+      });
 
-    await t.step("an unsigned push of the payload keeps the signatures served", async () => {
-      await created(await putManifest(reg.url, repo, "v1", dec.decode(payload), UNSIGNED), digest);
-      assert.equal(
-        (await verifyServed(await served(reg, repo, "v1", digest, SIGNED))).kids.length,
-        3,
-      );
-    });
+      await t.step("Accept negotiation knows schema 1", async () => {
+        const schema2 = "application/vnd.docker.distribution.manifest.v2+json";
+        await assertError(
+          await get(reg, repo, "v1", { headers: { Accept: schema2 } }),
+          404,
+          "MANIFEST_UNKNOWN",
+        );
+        await served(reg, repo, "v1", digest, SIGNED, `${schema2}, ${SIGNED}`);
+      });
 
-    await t.step("Accept negotiation knows schema 1", async () => {
-      const schema2 = "application/vnd.docker.distribution.manifest.v2+json";
-      await assertError(
-        await get(reg, repo, "v1", { headers: { Accept: schema2 } }),
-        404,
-        "MANIFEST_UNKNOWN",
-      );
-      await served(reg, repo, "v1", digest, SIGNED, `${schema2}, ${SIGNED}`);
-    });
+      await t.step("concurrent pushes with different keys all keep their signature", async () => {
+        const keys = await Promise.all([1, 2, 3, 4, 5].map(() => newKey()));
+        const sigs = await sign(payload, keys);
+        const pushes = await Promise.all(
+          sigs.map((sig) =>
+            putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sig])), SIGNED)
+          ),
+        );
+        for (const res of pushes) await created(res, digest);
+        assert.equal(await kept(), 8);
+        const { kids } = await verifyServed(await served(reg, repo, "v1", digest, SIGNED));
+        for (const key of keys) assert.ok(kids.includes(String(key.publicJwk.kid)));
+      });
 
-    await t.step("a delete by digest takes the tag and every signature along", async () => {
-      const res = await get(reg, repo, digest, { method: "DELETE" });
-      assert.equal(res.status, 202, await res.text());
-      assert.equal(await kept(), 0);
-      await assertError(await get(reg, repo, "v1"), 404, "MANIFEST_UNKNOWN");
-      await created(
-        await putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sigC])), SIGNED),
-        digest,
-      );
-      const { kids } = await verifyServed(await served(reg, repo, "v1", digest, SIGNED));
-      assert.deepEqual(kids, [keyC.publicJwk.kid]);
-    });
-  } finally {
-    await reg.close();
-  }
-});
+      await t.step("a delete by digest takes the tag and every signature along", async () => {
+        const res = await get(reg, repo, digest, { method: "DELETE" });
+        assert.equal(res.status, 202, await res.text());
+        assert.equal(await kept(), 0);
+        await assertError(await get(reg, repo, "v1"), 404, "MANIFEST_UNKNOWN");
+        await created(
+          await putManifest(reg.url, repo, "v1", dec.decode(jws(payload, [sigC])), SIGNED),
+          digest,
+        );
+        const { kids } = await verifyServed(await served(reg, repo, "v1", digest, SIGNED));
+        assert.deepEqual(kids, [keyC.publicJwk.kid]);
+      });
+    } finally {
+      await reg.close();
+    }
+  });
+}
 
 Deno.test("schema 1: every bad push is refused with its code and changes nothing", async () => {
   const reg = await startRegistry({ doc: ENABLED });
