@@ -10,7 +10,6 @@ import type { Check, MetadataStore, Mutation, Versioned } from "../../drivers/me
 import { RegistryError } from "../errors.ts";
 import { type Digest, parseDigest, tryParseDigest } from "../oci/digest.ts";
 import {
-  formatOf,
   type ManifestFormats,
   type ParsedManifest,
   SCHEMA1_FORMATS,
@@ -38,7 +37,7 @@ import type {
   PutManifestOptions,
   PutManifestResult,
 } from "./repository.ts";
-import { signatureDeletions, signatureMutations, storedSignatures } from "./signatures.ts";
+import { assemble, signatureDeletions, signatureMutations } from "./signatures.ts";
 
 /** Annotations larger than this stay in the manifest bytes instead of the record. */
 const MAX_RECORD_ANNOTATIONS = 16_384;
@@ -75,21 +74,6 @@ export class ManifestStore {
   /** The formats a push is parsed with (`anyFormat`: every one Berth can store). */
   formatsFor(options: PutManifestOptions): ManifestFormats {
     return options.anyFormat ? SCHEMA1_FORMATS : this.formats;
-  }
-
-  /**
-   * For formats that serve more than the stored bytes (schema 1: the payload with every
-   * signature kept), the bytes served, with `manifest`'s media type and size set to what
-   * is served; null for the others, whose stored bytes are served.
-   */
-  async assemble(repo: string, manifest: Resolved): Promise<Uint8Array | null> {
-    const serve = formatOf(manifest.mediaType)?.serve;
-    if (!serve) return null;
-    const stored = await this.bytes(manifest);
-    const served = serve(stored, await storedSignatures(this.store, repo, manifest.digest.value));
-    manifest.mediaType = served.mediaType;
-    manifest.size = served.bytes.byteLength;
-    return served.bytes;
   }
 
   /** The bytes of a manifest (kept in a small cache: they never change). */
@@ -148,14 +132,19 @@ export class RepositoryManifests implements ManifestService {
 
   async stat(reference: string, request: ManifestRequest = {}): Promise<ManifestInfo> {
     const found = await this.#resolve(reference);
-    await this.manifests.assemble(this.repo, found);
+    await assemble(this.#store, this.repo, found, () => this.manifests.bytes(found));
     this.#checkAccept(found, reference, request);
     return info(found);
   }
 
   async get(reference: string, request: ManifestRequest = {}): Promise<ManifestContent> {
     const found = await this.#resolve(reference);
-    const assembled = await this.manifests.assemble(this.repo, found);
+    const assembled = await assemble(
+      this.#store,
+      this.repo,
+      found,
+      () => this.manifests.bytes(found),
+    );
     this.#checkAccept(found, reference, request);
     const bytes = assembled ?? await this.manifests.bytes(found);
     this.events.pulled({

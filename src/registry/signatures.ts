@@ -4,13 +4,15 @@
  * payload inside the pushed bytes (Docker schema 1). Each distinct signature is one record
  * (`["manifest-signature", repo, digest, id]`), written in the commit that links the
  * manifest, so a second push of the same payload with another signature adds it, and the
- * same signature pushed again changes nothing. They go with the link when it is deleted.
+ * same signature pushed again changes nothing. They go with the link when it is deleted,
+ * and {@linkcode assemble} hands them back to the format to rebuild what is served.
  */
 import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
-import type { ManifestSignature } from "../oci/manifests/mod.ts";
+import { formatOf, type ManifestSignature } from "../oci/manifests/mod.ts";
 import { meta } from "./keys.ts";
 import type { SignatureRecord } from "./records.ts";
+import type { ManifestInfo } from "./repository.ts";
 
 /** Most signatures kept for one manifest of one repository (each is served with it). */
 export const MAX_SIGNATURES = 100;
@@ -98,4 +100,24 @@ export async function signatureDeletions(
     out.push({ type: "delete", key: entry.key });
   }
   return out;
+}
+
+/**
+ * For formats that serve more than the stored bytes (schema 1: the payload with every
+ * signature kept), the bytes served, with `manifest`'s media type and size set to what is
+ * served; null for the others, whose stored bytes (`bytes()`) are served as they are.
+ */
+export async function assemble(
+  store: MetadataStore,
+  repo: string,
+  manifest: ManifestInfo,
+  bytes: () => Promise<Uint8Array>,
+): Promise<Uint8Array | null> {
+  const serve = formatOf(manifest.mediaType)?.serve;
+  if (!serve) return null;
+  const stored = await bytes();
+  const served = serve(stored, await storedSignatures(store, repo, manifest.digest.value));
+  manifest.mediaType = served.mediaType;
+  manifest.size = served.bytes.byteLength;
+  return served.bytes;
 }

@@ -105,6 +105,7 @@ class ConvertingManifests implements ManifestService {
     if (!want) return await this.#inner.stat(reference, request);
     if (reference.includes(":")) return await this.#inner.stat(reference, { accept: null });
     const stored = await this.#inner.stat(reference, { accept: null });
+    if (DOCKER_SCHEMA1.includes(stored.mediaType)) return stored;
     const cached = this.cache.get(this.#cacheKey(reference, stored.digest.value, want));
     if (cached) return info(cached);
     return info(await this.get(reference, request));

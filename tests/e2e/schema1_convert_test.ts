@@ -13,7 +13,7 @@ import { libtrustKeyId } from "../../src/oci/manifests/jws.ts";
 import { EMPTY_LAYER, EMPTY_LAYER_DIGEST } from "../../src/schema1/build.ts";
 import { assertError, pushBlob, putManifest, randomBytes, sha256 } from "../helpers/oci.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
-import { SIGNED, UNSIGNED, verifyServed } from "../helpers/schema1.ts";
+import { payloadDoc, SIGNED, signedManifest, UNSIGNED, verifyServed } from "../helpers/schema1.ts";
 
 const DOCKER = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI = "application/vnd.oci.image.manifest.v1+json";
@@ -246,5 +246,22 @@ Deno.test("schema 1 conversion: signingkeyfile takes PEM (libtrust's too) and JW
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("schema 1 conversion: stored schema 1 manifests are served as they are", async () => {
+  const reg = await startRegistry({
+    doc: { compatibility: { schema1: { enabled: true, convert: true } } },
+  });
+  const repo = "stored/app";
+  try {
+    const layer = await pushBlob(reg.url, repo, randomBytes(300));
+    const signed = await signedManifest(payloadDoc(repo, "v1", [layer.digest]));
+    assert.equal((await putManifest(reg.url, repo, "v1", signed.text, SIGNED)).status, 201);
+    const { bytes, digest } = await fetchConverted(reg, repo, "v1");
+    assert.deepEqual(bytes, signed.bytes);
+    assert.equal(digest, signed.digest);
+  } finally {
+    await reg.close();
   }
 });
