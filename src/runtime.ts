@@ -20,6 +20,7 @@ import { meta } from "./registry/keys.ts";
 import { purgeUploads } from "./registry/purge.ts";
 import type { EventSink } from "./registry/events.ts";
 import { createRegistry } from "./registry/registry.ts";
+import { schema1Conversion } from "./schema1/capability.ts";
 import { UploadTokens } from "./upload_token.ts";
 
 /** A registry ready to serve. */
@@ -58,7 +59,10 @@ const JOB_LEASE_MS = 30_000;
  * The capabilities a runtime may have, one line each (see `src/capability.ts`); each
  * factory returns null unless its section is configured.
  */
-const CAPABILITIES: readonly CapabilityFactory[] = [metadataSweep];
+const CAPABILITIES: readonly CapabilityFactory[] = [
+  metadataSweep,
+  schema1Conversion,
+];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(
@@ -97,6 +101,7 @@ export async function createRuntime(
       sessionTtlMs: config.berth.uploads.sessionttl,
       leaseMs: config.berth.uploads.lease,
       sinks: [...(options.sinks ?? []), ...capabilities.flatMap((c) => c.sinks ?? [])],
+      schema1: config.compatibility?.schema1.enabled,
     });
     for (const c of capabilities) if (c.wrap) registry = c.wrap(registry);
     const baseUrl = config.http.host?.replace(/\/+$/, "");

@@ -39,6 +39,7 @@
  * section's exported helper (`storage.ts` uses `dataDir` of `berth.ts`).
  */
 import { berth } from "./berth.ts";
+import { compatibility } from "./compatibility.ts";
 import { applyEnv } from "./env.ts";
 import { http } from "./http.ts";
 import { log } from "./log.ts";
@@ -54,9 +55,19 @@ export type { LogConfig, LogLevel } from "./log.ts";
 export type { HttpConfig } from "./http.ts";
 export type { S3Config, StorageConfig } from "./storage.ts";
 export type { BerthConfig } from "./berth.ts";
+export type { CompatibilityConfig } from "./compatibility.ts";
 
 /** The sections of the configuration, in the order they are read. */
-export const SECTIONS = [log, http, storage, berth, auth, notifications, proxy] as const;
+export const SECTIONS = [
+  log,
+  http,
+  storage,
+  berth,
+  auth,
+  notifications,
+  proxy,
+  compatibility,
+] as const;
 
 type Sections = (typeof SECTIONS)[number];
 /** Sections whose value may be absent become optional keys of {@linkcode Config}. */

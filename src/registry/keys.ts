@@ -23,6 +23,8 @@
  *                                                 refs | refParts, subject?, key?}: repo link
  * ["manifest-refs", <repo>, <digest>, <part>]     {blobs, manifests}: references of a manifest
  *                                                 too large for its record
+ * ["manifest-signature", <repo>, <digest>, <id>] SignatureRecord {value, created}: a signature
+ *                                                 kept beside a manifest link (schema 1)
  * ["tag", <repo>, <tag>]                          TagRecord {digest, updated}: a tag
  * ["tagged", <repo>, <digest>, <tag>]             {}: reverse index, tags of a manifest
  * ["referrer", <repo>, <subject>, <digest>]       Descriptor: a manifest whose subject is <subject>
@@ -31,6 +33,8 @@
  * ["lease", <job>]                                {instance, boot, until}: who runs a fleet-wide job
  * ["config", "upload-secret"]                     secret of upload URLs when http.secret is unset
  * ["auth", "signing-key"]                         the built-in token server's ES256 key
+ * ["config", "schema1-signing-key"]               the key converted schema 1 manifests are
+ *                                                 signed with, without a signingkeyfile
  * ```
  *
  * Repository names and tags are validated before they reach this module, so they need
@@ -66,6 +70,17 @@ export const meta = {
     String(part).padStart(4, "0"),
   ],
   manifestRefsAll: (repo: string, digest: string): MetaKey => ["manifest-refs", repo, digest],
+  manifestSignature: (repo: string, digest: string, id: string): MetaKey => [
+    "manifest-signature",
+    repo,
+    digest,
+    id,
+  ],
+  manifestSignatures: (repo: string, digest: string): MetaKey => [
+    "manifest-signature",
+    repo,
+    digest,
+  ],
   tag: (repo: string, tag: string): MetaKey => ["tag", repo, tag],
   tags: (repo: string): MetaKey => ["tag", repo],
   tagged: (repo: string, digest: string, tag: string): MetaKey => ["tagged", repo, digest, tag],
@@ -85,4 +100,5 @@ export const meta = {
   leases: (): MetaKey => ["lease"],
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
   signingKey: (): MetaKey => ["auth", "signing-key"],
+  schema1SigningKey: (): MetaKey => ["config", "schema1-signing-key"],
 } as const;

@@ -9,7 +9,12 @@
 import type { Check, MetadataStore, Mutation, Versioned } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import { type Digest, parseDigest, tryParseDigest } from "../oci/digest.ts";
-import { acceptsManifest, type ParsedManifest, parseManifest } from "../oci/manifests/mod.ts";
+import {
+  type ManifestFormats,
+  type ParsedManifest,
+  SCHEMA1_FORMATS,
+  STANDARD_FORMATS,
+} from "../oci/manifests/mod.ts";
 import { assertTag, isValidTag } from "../oci/names.ts";
 import { retryCommit } from "./atomic.ts";
 import type { BlobStore } from "./blobs.ts";
@@ -29,8 +34,10 @@ import type {
   ManifestInfo,
   ManifestRequest,
   ManifestService,
+  PutManifestOptions,
   PutManifestResult,
 } from "./repository.ts";
+import { assemble, signatureDeletions, signatureMutations } from "./signatures.ts";
 
 /** Annotations larger than this stay in the manifest bytes instead of the record. */
 const MAX_RECORD_ANNOTATIONS = 16_384;
@@ -57,7 +64,17 @@ interface Resolved extends ManifestInfo {
 export class ManifestStore {
   readonly #cache = new ByteCache();
 
-  constructor(readonly blobs: BlobStore, readonly store: MetadataStore) {}
+  /** `formats`: what pushes may be (schema 1 only with `compatibility.schema1.enabled`). */
+  constructor(
+    readonly blobs: BlobStore,
+    readonly store: MetadataStore,
+    readonly formats: ManifestFormats = STANDARD_FORMATS,
+  ) {}
+
+  /** The formats a push is parsed with (`anyFormat`: every one Berth can store). */
+  formatsFor(options: PutManifestOptions): ManifestFormats {
+    return options.anyFormat ? SCHEMA1_FORMATS : this.formats;
+  }
 
   /** The bytes of a manifest (kept in a small cache: they never change). */
   async bytes(manifest: Resolved): Promise<Uint8Array> {
@@ -115,14 +132,21 @@ export class RepositoryManifests implements ManifestService {
 
   async stat(reference: string, request: ManifestRequest = {}): Promise<ManifestInfo> {
     const found = await this.#resolve(reference);
+    await assemble(this.#store, this.repo, found, () => this.manifests.bytes(found));
     this.#checkAccept(found, reference, request);
     return info(found);
   }
 
   async get(reference: string, request: ManifestRequest = {}): Promise<ManifestContent> {
     const found = await this.#resolve(reference);
+    const assembled = await assemble(
+      this.#store,
+      this.repo,
+      found,
+      () => this.manifests.bytes(found),
+    );
     this.#checkAccept(found, reference, request);
-    const bytes = await this.manifests.bytes(found);
+    const bytes = assembled ?? await this.manifests.bytes(found);
     this.events.pulled({
       type: "manifest.pulled",
       digest: found.digest.value,
@@ -138,6 +162,7 @@ export class RepositoryManifests implements ManifestService {
     bytes: Uint8Array,
     contentType: string | null,
     extraTags: readonly string[],
+    options: PutManifestOptions = {},
   ): Promise<PutManifestResult> {
     const repo = this.repo;
     const byDigest = referenceDigest(reference);
@@ -149,7 +174,7 @@ export class RepositoryManifests implements ManifestService {
     // The digest is checked before the body is judged, as distribution does.
     let parsed: ParsedManifest | RegistryError;
     try {
-      parsed = parseManifest(bytes, contentType);
+      parsed = this.manifests.formatsFor(options).parse(bytes, contentType);
     } catch (err) {
       if (!(err instanceof RegistryError)) throw err;
       parsed = err;
@@ -165,6 +190,13 @@ export class RepositoryManifests implements ManifestService {
     }
     if (parsed instanceof RegistryError) throw parsed;
     const manifest = parsed;
+    await this.manifests.formats.admit(manifest, {
+      repository: repo,
+      tag: byDigest ? null : reference,
+    });
+    // From here on, the bytes stored under the digest: the pushed bytes, or the signed
+    // payload without its signatures (schema 1), which are kept apart.
+    bytes = manifest.digested;
     const count = manifest.blobs.length + manifest.manifests.length;
     if (count > MAX_REFERENCES) {
       throw new RegistryError(
@@ -174,6 +206,13 @@ export class RepositoryManifests implements ManifestService {
       );
     }
     await this.#verifyReferences(manifest);
+    const signatures = await signatureMutations(
+      this.#store,
+      repo,
+      digest.value,
+      manifest.signatures,
+      Date.now(),
+    );
 
     const stored = await this.manifests.blobs.record(digest);
     await this.manifests.write(digest, bytes, stored);
@@ -219,6 +258,7 @@ export class RepositoryManifests implements ManifestService {
           key: meta.manifestRefs(repo, digest.value, i),
           value: part,
         })),
+        ...signatures,
       ];
       const inputs: EventInput[] = [pushed];
       tags.forEach((tag, i) => {
@@ -306,6 +346,7 @@ export class RepositoryManifests implements ManifestService {
         }
         if (!batchFull) {
           mutations.push({ type: "delete", key: link.key });
+          mutations.push(...await signatureDeletions(this.#store, repo, digest.value));
           for (let i = 0; i < (link.value.refParts ?? 0); i++) {
             mutations.push({ type: "delete", key: meta.manifestRefs(repo, digest.value, i) });
           }
@@ -350,7 +391,7 @@ export class RepositoryManifests implements ManifestService {
   }
 
   #checkAccept(found: Resolved, reference: string, request: ManifestRequest): void {
-    if (acceptsManifest(request.accept, found.mediaType)) return;
+    if (this.manifests.formats.accepts(request.accept, found.mediaType)) return;
     throw new RegistryError(
       "MANIFEST_UNKNOWN",
       `Manifest ${reference} is ${found.mediaType}, which the Accept header does not list`,
@@ -372,7 +413,7 @@ export class RepositoryManifests implements ManifestService {
           detail: { digest: d.digest },
         });
       }
-      if (link.value.size !== d.size) {
+      if (!parsed.sizeless && link.value.size !== d.size) {
         throw new RegistryError(
           "MANIFEST_INVALID",
           `Descriptor of ${d.digest} says ${d.size} bytes; the blob has ${link.value.size}`,

@@ -41,6 +41,16 @@ export interface ManifestRecord {
   refParts?: number;
 }
 
+/** A signature kept beside a manifest link (schema 1), one record per distinct signature. */
+export interface SignatureRecord {
+  /** The signature as its manifest format reads it back. */
+  value: Record<string, unknown>;
+  /** Signatures merge only within one group (schema 1: where they cut the payload). */
+  group?: string;
+  /** When it was first pushed (ms since the epoch). */
+  created: number;
+}
+
 /** A tag. */
 export interface TagRecord {
   digest: string;

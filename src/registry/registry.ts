@@ -6,6 +6,7 @@
  * to one caller, whose changes carry that caller in their events.
  */
 import type { BlobDriver } from "../../drivers/blob/types.ts";
+import { manifestFormats } from "../oci/manifests/mod.ts";
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
 import { BlobStore, RepositoryBlobs } from "./blobs.ts";
 import { Events, type EventSink, type RequestContext } from "./events.ts";
@@ -33,13 +34,19 @@ export interface RegistryOptions {
   leaseMs?: number;
   /** Consumers of events (notifications, metrics); none by default. */
   sinks?: readonly EventSink[];
+  /** Accept pushes of Docker schema 1 manifests (`compatibility.schema1.enabled`). */
+  schema1?: boolean;
 }
 
 /** Assembles the registry layer. */
 export function createRegistry(options: RegistryOptions): Registry {
   const { driver, store } = options;
   const blobs = new BlobStore(driver, store);
-  const manifests = new ManifestStore(blobs, store);
+  const manifests = new ManifestStore(
+    blobs,
+    store,
+    manifestFormats({ schema1: options.schema1 }),
+  );
   const uploads = new Uploads({
     driver,
     store,

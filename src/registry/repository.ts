@@ -70,6 +70,15 @@ export interface PutManifestResult {
   tags: string[];
 }
 
+/** How a manifest is pushed. */
+export interface PutManifestOptions {
+  /**
+   * Accept every format Berth can store, whatever `compatibility.schema1.enabled` says:
+   * for a mirror storing what its upstream served, not for clients' pushes.
+   */
+  anyFormat?: boolean;
+}
+
 /** How a manifest is asked for. */
 export interface ManifestRequest {
   /** The client's `Accept` header (the media types it can take), if any. */
@@ -139,6 +148,7 @@ export interface ManifestService {
     bytes: Uint8Array,
     contentType: string | null,
     tags: readonly string[],
+    options?: PutManifestOptions,
   ): Promise<PutManifestResult>;
   /** Deletes by digest (with every tag on it) or a tag alone. */
   delete(reference: string): Promise<void>;

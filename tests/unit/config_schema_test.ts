@@ -66,6 +66,6 @@ Deno.test("config schema: every listed section describes only itself", () => {
   }
   assert.deepEqual(
     SECTIONS.map((s) => s.key),
-    ["log", "http", "storage", "berth", "auth", "notifications", "proxy"],
+    ["log", "http", "storage", "berth", "auth", "notifications", "proxy", "compatibility"],
   );
 });

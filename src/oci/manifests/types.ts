@@ -27,10 +27,42 @@ export interface ParsedManifest {
   artifactType?: string;
   annotations?: Record<string, string>;
   /**
-   * The bytes the manifest's digest is computed over: the pushed bytes themselves, except
-   * for formats that sign a payload inside them (schema 1).
+   * The bytes the manifest's digest is computed over, and the bytes stored under it: the
+   * pushed bytes themselves, except for formats that sign a payload inside them (schema 1).
    */
   digested: Uint8Array;
+  /**
+   * True when the format names blobs without their sizes (schema 1 `fsLayers`): only their
+   * presence in the repository is checked, and `size` of {@linkcode blobs} is 0.
+   */
+  sizeless?: boolean;
+  /** The repository and tag the manifest says it belongs to (schema 1). */
+  target?: { name: string; tag: string };
+  /**
+   * Signatures carried in the pushed bytes beside the digested ones (schema 1). They are
+   * kept with the repository's link, merged across pushes, and handed back to the
+   * format's {@linkcode ManifestFormat.serve} to rebuild what is served.
+   */
+  signatures?: ManifestSignature[];
+}
+
+/** A signature kept apart from the digested bytes of a manifest. */
+export interface ManifestSignature {
+  /** Names the signature among those of one manifest: the same one pushed twice is kept once. */
+  id: string;
+  /** The signature as its format reads it back (JSON). */
+  value: Record<string, unknown>;
+  /**
+   * Signatures of one manifest merge only within one group: schema 1 signatures name where
+   * the payload is cut out of the document (`formatLength`), and one document has one cut.
+   */
+  group?: string;
+}
+
+/** Where a manifest is pushed: the repository, and the tag when pushed by tag. */
+export interface PushTarget {
+  repository: string;
+  tag: string | null;
 }
 
 /** One manifest format: its media types, how it is parsed and what it references. */
@@ -48,4 +80,19 @@ export interface ManifestFormat {
     mediaType: string,
     bytes: Uint8Array,
   ): Omit<ParsedManifest, "digested"> & { digested?: Uint8Array };
+  /**
+   * Checks that need more than the document, run after its digest was checked against the
+   * URL and before its references are: signatures, and the repository and tag it names
+   * (schema 1). Throws a `RegistryError` with the code that says what is wrong.
+   */
+  admit?(parsed: ParsedManifest, target: PushTarget): Promise<void>;
+  /**
+   * What is served for a stored manifest of this format whose digest covers only part of
+   * what was pushed (schema 1): the bytes rebuilt from the digested ones and every
+   * signature kept, and their media type. Formats without it serve the stored bytes.
+   */
+  serve?(
+    digested: Uint8Array,
+    signatures: readonly ManifestSignature[],
+  ): { bytes: Uint8Array; mediaType: string };
 }
