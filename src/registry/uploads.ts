@@ -53,9 +53,18 @@ export interface UploadsOptions {
 /** Seconds a client is asked to wait before retrying a session another request is writing. */
 const BUSY_RETRY_SECONDS = 1;
 
+/** Writers of this process remembered as finished when giving their lease back failed. */
+const MAX_ENDED_WRITERS = 1024;
+
 /** Upload sessions and monolithic uploads, registry-wide. */
 export class Uploads {
   readonly #o: Required<UploadsOptions>;
+  /**
+   * Leases this process's requests could not give back (the store failed at the end of a
+   * request): their writers are gone, so the session need not wait for the lease to run
+   * out before the client resumes.
+   */
+  readonly #ended = new Set<string>();
 
   constructor(options: UploadsOptions) {
     this.#o = { leaseMs: 15_000, ...options };
@@ -238,7 +247,10 @@ export class Uploads {
       throw outOfOrder(session, chunk.start);
     }
     const writer = session.writer;
-    if (writer && writer.until > Date.now() && await this.#o.instances.alive(writer)) {
+    if (
+      writer && writer.until > Date.now() && !this.#ended.has(writer.id) &&
+      await this.#o.instances.alive(writer)
+    ) {
       throw new RegistryError(
         "RANGE_INVALID",
         `Another request is writing to upload ${id}; retry from the reported Range`,
@@ -265,13 +277,26 @@ export class Uploads {
     return { id: held.writer, until: Date.now() + this.#o.leaseMs, ...this.#o.instances.self };
   }
 
-  /** Gives the lease back, saving `session`; false when the lease was lost meanwhile. */
+  /**
+   * Gives the lease back, saving `session`; false when the lease was lost meanwhile. When
+   * the store cannot be written, the writer is remembered as ended (see `#ended`) and the
+   * store's error propagates.
+   */
   async #release(held: Held, session: UploadSession): Promise<boolean> {
     const next = { ...session, writer: null };
-    const v = await this.#o.store.commit(
-      [{ key: meta.upload(session.id), version: held.version }],
-      [this.#put(next)],
-    );
+    let v: string | null;
+    try {
+      v = await this.#o.store.commit(
+        [{ key: meta.upload(session.id), version: held.version }],
+        [this.#put(next)],
+      );
+    } catch (err) {
+      this.#ended.add(held.writer);
+      if (this.#ended.size > MAX_ENDED_WRITERS) {
+        this.#ended.delete(this.#ended.values().next().value!);
+      }
+      throw err;
+    }
     if (v !== null) held.version = v;
     return v !== null;
   }
