@@ -5,7 +5,7 @@
  * (`env.ts`), and Berth-only settings under `berth:`. An invalid configuration throws
  * {@linkcode ConfigError} naming the setting; Berth never starts half-configured.
  *
- * Keys distribution knows but Berth does not implement (`health`, `redis`,
+ * Keys distribution knows but Berth does not implement (`redis`,
  * `storage.cache`, ...) are accepted and listed in {@linkcode Config.ignored}; a key
  * neither knows is an error, so a typo such as `storage.delete.enabeld` cannot pass
  * silently. `auth`, `notifications` and `proxy` are kept as written for their own modules
@@ -40,6 +40,7 @@
  */
 import { berth } from "./berth.ts";
 import { applyEnv } from "./env.ts";
+import { health } from "./health.ts";
 import { http } from "./http.ts";
 import { log } from "./log.ts";
 import { auth, notifications, proxy } from "./raw.ts";
@@ -51,12 +52,13 @@ import { storage } from "./storage.ts";
 export { ConfigError };
 export type { Section };
 export type { LogConfig, LogLevel } from "./log.ts";
-export type { HttpConfig } from "./http.ts";
+export type { DebugConfig, HttpConfig, TlsConfig } from "./http.ts";
+export type { HealthConfig } from "./health.ts";
 export type { S3Config, StorageConfig } from "./storage.ts";
 export type { BerthConfig } from "./berth.ts";
 
 /** The sections of the configuration, in the order they are read. */
-export const SECTIONS = [log, http, storage, berth, auth, notifications, proxy] as const;
+export const SECTIONS = [log, http, storage, berth, auth, notifications, proxy, health] as const;
 
 type Sections = (typeof SECTIONS)[number];
 /** Sections whose value may be absent become optional keys of {@linkcode Config}. */
