@@ -78,6 +78,7 @@ export const meta = {
   ],
   referrers: (repo: string, subject: string): MetaKey => ["referrer", repo, subject],
   upload: (id: string): MetaKey => ["upload", id],
+  uploads: (): MetaKey => ["upload"],
   instance: (id: string): MetaKey => ["instance", id],
   lease: (job: string): MetaKey => ["lease", job],
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
