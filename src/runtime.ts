@@ -14,6 +14,7 @@ import { Leases } from "./jobs/lease.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { healthCapability } from "./health/mod.ts";
 import { metricsCapability } from "./metrics/mod.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { UploadHashers } from "./registry/hashing.ts";
@@ -68,6 +69,7 @@ const JOB_LEASE_MS = 30_000;
  */
 const CAPABILITIES: readonly CapabilityFactory[] = [
   metricsCapability,
+  healthCapability,
 ];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */

@@ -23,6 +23,7 @@
  */
 import type { BlobDriver, UploadDriver } from "../../drivers/blob/types.ts";
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
+import { decorate } from "../decorate.ts";
 import type { Histogram, MetricsRegistry } from "./registry.ts";
 
 /** A blob driver whose calls are timed into `registry_storage_action_seconds`. */
@@ -34,7 +35,7 @@ export function timedBlobDriver(inner: BlobDriver, metrics: MetricsRegistry): Bl
   });
   const time = timer(seconds, inner.name);
   const up = inner.uploads;
-  const uploads = forward<UploadDriver>(up, {
+  const uploads = decorate<UploadDriver>(up, {
     create: (id) => time("Writer", () => up.create(id)),
     append: (ref, offset, body) => time("Writer", () => up.append(ref, offset, body)),
     read: (ref, end) => time("Reader", () => up.read(ref, end)),
@@ -42,7 +43,7 @@ export function timedBlobDriver(inner: BlobDriver, metrics: MetricsRegistry): Bl
     abort: (ref) => time("Delete", () => up.abort(ref)),
     list: up.list ? () => timedList(seconds.labels(inner.name, "List"), up.list!()) : undefined,
   });
-  return forward<BlobDriver>(inner, {
+  return decorate<BlobDriver>(inner, {
     stat: (key) => time("Stat", () => inner.stat(key)),
     read: (key, range, expect) => time("Reader", () => inner.read(key, range, expect)),
     write: (key, body) => time("PutContent", () => inner.write(key, body)),
@@ -68,7 +69,7 @@ export function timedMetadataStore(inner: MetadataStore, metrics: MetricsRegistr
     help: "Metadata commits not applied because a check failed (a concurrent change)",
     labels: ["store"],
   }).labels(inner.name);
-  return forward<MetadataStore>(inner, {
+  return decorate<MetadataStore>(inner, {
     async commit(checks, mutations) {
       const started = performance.now();
       try {
@@ -78,23 +79,6 @@ export function timedMetadataStore(inner: MetadataStore, metrics: MetricsRegistr
       } finally {
         seconds.observe((performance.now() - started) / 1000);
       }
-    },
-  });
-}
-
-/**
- * `inner` with the members of `overrides` replaced; every other member (including ones
- * a driver adds later) is `inner`'s own, methods bound to it.
- */
-function forward<T extends object>(inner: T, overrides: Partial<T>): T {
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(inner, {
-    get(target, prop) {
-      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof T];
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      if (!bound.has(prop)) bound.set(prop, value.bind(target));
-      return bound.get(prop);
     },
   });
 }
