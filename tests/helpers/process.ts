@@ -13,6 +13,8 @@ export interface BerthProcess {
   output: string[];
   /** Sends a signal and waits for the process to end. */
   kill(signal?: Deno.Signal): Promise<void>;
+  /** Resolves when the process has ended (its output read to the end). */
+  exited: Promise<Deno.CommandStatus>;
 }
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -67,6 +69,10 @@ export async function spawnBerth(
     host,
     pid: child.pid,
     output,
+    exited: status.then(async (s) => {
+      await done;
+      return s;
+    }),
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);
