@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { healthCapability } from "./health/mod.ts";
 import { metricsCapability } from "./metrics/mod.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
+import { tracingCapability } from "./tracing/mod.ts";
 import { UploadHashers } from "./registry/hashing.ts";
 import { HEARTBEAT_TTL_MS, Instances } from "./registry/instances.ts";
 import { meta } from "./registry/keys.ts";
@@ -68,6 +69,7 @@ const JOB_LEASE_MS = 30_000;
  * factory returns null unless its section is configured.
  */
 const CAPABILITIES: readonly CapabilityFactory[] = [
+  tracingCapability,
   metricsCapability,
   healthCapability,
 ];

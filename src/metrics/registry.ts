@@ -298,7 +298,9 @@ export class MetricsRegistry {
   async render(): Promise<string> {
     const metrics = [...this.#metrics.values()];
     await Promise.all(metrics.map(async (m) => {
-      if (m.kind === "gauge" && m.collect) await (async () => await m.collect!(m))().catch(() => {});
+      if (m.kind === "gauge" && m.collect) {
+        await (async () => await m.collect!(m))().catch(() => {});
+      }
     }));
     const out: string[] = [];
     for (const m of metrics.sort((a, b) => a.name < b.name ? -1 : 1)) {
