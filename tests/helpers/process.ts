@@ -24,12 +24,24 @@ const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
  * Starts `main.ts` with `env` (REGISTRY_* settings) plus a loopback address on a free
  * port, and waits for its "listening" log line. `permissions` replaces `-A`.
  */
-export async function spawnBerth(
+export function spawnBerth(
   env: Record<string, string>,
   permissions: string[] = ["-A"],
 ): Promise<BerthProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, ...permissions, MAIN],
+  return spawnExecutable(Deno.execPath(), ["run", "--config", CONFIG, ...permissions, MAIN], env);
+}
+
+/**
+ * Starts any Berth executable (`deno run main.ts`, a compiled `berth`) with `args` and
+ * `env`, as {@linkcode spawnBerth} does.
+ */
+export async function spawnExecutable(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<BerthProcess> {
+  const child = new Deno.Command(path, {
+    args,
     env: { REGISTRY_HTTP_ADDR: "127.0.0.1:0", NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
