@@ -128,9 +128,17 @@ function required(r: Reader, path: string): string {
 function entries<T>(r: Reader, path: string, keys: string[], read: (at: string) => T): T[] {
   const raw = r.get(path);
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) return r.fail(path, `must be a list, got ${JSON.stringify(raw)}`);
-  return raw.map((item, i) => {
-    const at = `${path}.${i}`;
+  let items: [string, unknown][];
+  if (Array.isArray(raw)) {
+    items = raw.map((item, i) => [String(i), item]);
+  } else if (isObject(raw) && Object.keys(raw).every((k) => /^\d+$/.test(k))) {
+    // From the environment alone the list is a mapping with numeric keys.
+    items = Object.keys(raw).sort((a, b) => Number(a) - Number(b)).map((k) => [k, raw[k]]);
+  } else {
+    return r.fail(path, `must be a list, got ${JSON.stringify(raw)}`);
+  }
+  return items.map(([index, item]) => {
+    const at = `${path}.${index}`;
     if (!isObject(item)) return r.fail(at, `must be a mapping, got ${JSON.stringify(item)}`);
     for (const key of Object.keys(item)) {
       if (!keys.includes(key)) r.fail(`${at}.${key}`, "is not a known setting");

@@ -136,10 +136,13 @@ function readTls(r: Reader): TlsConfig | undefined {
 function pathList(r: Reader, setting: string): string[] {
   const raw = r.get(setting);
   if (raw === undefined) return [];
+  // From the environment: `[a.pem, b.pem]`, or one path, or numbered variables.
   const list = typeof raw === "string" && r.origin(setting)
     ? raw.replace(/^\[(.*)\]$/, "$1").split(",").map((v) => v.trim()).filter(Boolean)
     : Array.isArray(raw)
     ? raw
+    : isObject(raw) && Object.keys(raw).every((k) => /^\d+$/.test(k))
+    ? Object.keys(raw).sort((a, b) => Number(a) - Number(b)).map((k) => raw[k])
     : [raw];
   if (list.some((v) => typeof v !== "string" || v === "")) {
     r.fail(setting, `must be a list of file paths, got ${JSON.stringify(raw)}`);
