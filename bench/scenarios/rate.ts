@@ -9,10 +9,10 @@ import { type Context, MiB } from "../context.ts";
 import { sha256 } from "../data.ts";
 import type { Server } from "../servers.ts";
 
-const REPO = "bench/small";
-const TAG = "latest";
+export const REPO = "bench/small";
+export const TAG = "latest";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-const ACCEPT = [
+export const ACCEPT = [
   OCI_MANIFEST,
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.docker.distribution.manifest.v2+json",
@@ -50,7 +50,7 @@ async function pushBytes(s: Server, bytes: Uint8Array): Promise<string> {
 }
 
 /** Seeds a one-layer image tagged `latest`; returns the layer's digest. */
-async function seed(s: Server): Promise<string> {
+export async function seed(s: Server): Promise<string> {
   const layer = crypto.getRandomValues(new Uint8Array(65536));
   const layerBytes = new Uint8Array(MiB);
   for (let i = 0; i < MiB; i += layer.byteLength) layerBytes.set(layer, i);

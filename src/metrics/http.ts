@@ -9,11 +9,12 @@
  * A request ends when its response body has been sent (or cancelled): small bodies that
  * are already in memory (a `Content-Length` of at most 64 KiB) end when the response is
  * returned; larger or unsized ones are counted as they stream, so a blob GET's latency and
- * size are those of the whole transfer. Request sizes are approximated as the Prometheus
- * client does: request line, headers and the declared `Content-Length`.
+ * size are those of the whole transfer. Request sizes are the bodies' declared
+ * `Content-Length` (0 for a body streamed without one); distribution's Prometheus client
+ * adds an estimate of the request line and headers, which costs reading every header.
  */
 import type { Middleware, RequestState } from "../http/middleware/chain.ts";
-import type { MetricsRegistry } from "./registry.ts";
+import type { CounterChild, HistogramChild, MetricsRegistry } from "./registry.ts";
 
 /** distribution's request latency buckets (seconds). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
@@ -77,57 +78,76 @@ export function httpMetrics(metrics: MetricsRegistry): Middleware {
     buckets: SIZE_BUCKETS,
   });
 
-  return async (state, next) => {
+  /** The series of one handler, method and status, found once and kept. */
+  interface Series {
+    total: CounterChild;
+    duration: HistogramChild;
+    requestSize: HistogramChild;
+    responseSize: HistogramChild;
+  }
+  const series = new Map<string, Series>();
+  const seriesOf = (route: string, method: string, status: number): Series => {
+    const key = `${route} ${method} ${status}`;
+    let found = series.get(key);
+    if (!found) {
+      const handler = handlerName(route);
+      const m = method.toLowerCase();
+      found = {
+        total: total.labels(handler, String(status), m),
+        duration: duration.labels(handler, m),
+        requestSize: requestSize.labels(handler),
+        responseSize: responseSize.labels(handler),
+      };
+      series.set(key, found);
+    }
+    return found;
+  };
+  const count = (state: RequestState, status: number, bytes: number) => {
+    const s = seriesOf(state.match!.route.name, state.request.method, status);
+    s.total.inc();
+    s.duration.observe((performance.now() - state.started) / 1000);
+    s.requestSize.observe(declaredRequestSize(state));
+    s.responseSize.observe(bytes);
+  };
+
+  return (state, next) => {
     live.add(state);
-    let response: Response;
-    try {
-      response = await next();
-    } catch (err) {
+    return next().then((response) => {
+      if (!state.match) {
+        live.delete(state);
+        return response;
+      }
+      // `response.body` is not touched when the length tells enough: reading it turns an
+      // in-memory body into a stream, which costs Deno.serve its fast path.
+      const length = response.headers.get("content-length");
+      const declared = length === null ? NaN : Number(length);
+      if (declared <= IN_MEMORY_BODY || !response.body) {
+        live.delete(state);
+        count(state, response.status, declared <= IN_MEMORY_BODY ? declared : 0);
+        return response;
+      }
+      const body = counted(response.body, (bytes) => {
+        live.delete(state);
+        count(state, response.status, bytes);
+      });
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    }, (err) => {
       // Nothing escapes the error boundary inside this step; count what might anyway.
       live.delete(state);
       if (state.match) count(state, 500, 0);
       throw err;
-    }
-    if (!state.match) {
-      live.delete(state);
-      return response;
-    }
-    const finish = (bytes: number) => {
-      live.delete(state);
-      count(state, response.status, bytes);
-    };
-    const length = response.headers.get("content-length");
-    const declared = length === null ? NaN : Number(length);
-    if (!response.body || declared <= IN_MEMORY_BODY) {
-      finish(response.body ? declared : 0);
-      return response;
-    }
-    return new Response(counted(response.body, finish), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
     });
   };
-
-  function count(state: RequestState, status: number, bytes: number): void {
-    const handler = handlerName(state.match!.route.name);
-    const method = state.request.method;
-    total.labels(handler, String(status), method.toLowerCase()).inc();
-    duration.labels(handler, method.toLowerCase()).observe(
-      (performance.now() - state.started) / 1000,
-    );
-    requestSize.labels(handler).observe(approximateRequestSize(state));
-    responseSize.labels(handler).observe(bytes);
-  }
 }
 
-/** Request line, headers and declared body length, as the Prometheus Go client counts them. */
-function approximateRequestSize(state: RequestState): number {
-  const { request, url } = state;
-  let size = request.method.length + url.pathname.length + url.search.length + "HTTP/1.1".length;
-  for (const [name, value] of request.headers) size += name.length + value.length;
-  const length = Number(request.headers.get("content-length") ?? 0);
-  return size + (length > 0 ? length : 0);
+/** The request body's declared length (0 without a `Content-Length`). */
+function declaredRequestSize(state: RequestState): number {
+  const length = Number(state.request.headers.get("content-length") ?? 0);
+  return length > 0 ? length : 0;
 }
 
 /** `body`, calling `done` with the bytes sent once it ends, fails or is cancelled. */

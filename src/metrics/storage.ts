@@ -24,7 +24,7 @@
 import type { BlobDriver, UploadDriver } from "../../drivers/blob/types.ts";
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
 import { decorate } from "../decorate.ts";
-import type { Histogram, MetricsRegistry } from "./registry.ts";
+import type { Histogram, HistogramChild, MetricsRegistry } from "./registry.ts";
 
 /** A blob driver whose calls are timed into `registry_storage_action_seconds`. */
 export function timedBlobDriver(inner: BlobDriver, metrics: MetricsRegistry): BlobDriver {
@@ -84,12 +84,15 @@ export function timedMetadataStore(inner: MetadataStore, metrics: MetricsRegistr
 }
 
 function timer(seconds: Histogram, driver: string) {
+  const byAction = new Map<string, HistogramChild>();
   return async <T>(action: string, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
       return await call();
     } finally {
-      seconds.labels(driver, action).observe((performance.now() - started) / 1000);
+      let series = byAction.get(action);
+      if (!series) byAction.set(action, series = seconds.labels(driver, action));
+      series.observe((performance.now() - started) / 1000);
     }
   };
 }
