@@ -31,11 +31,12 @@ async function compile(
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...args.slice(0, 1), "--config", CONFIG, ...args.slice(1)],
     cwd: ROOT,
+    env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (out.success) return { path: `${dir}/berth` };
-  const err = new TextDecoder().decode(out.stderr).replace(/\x1b\[[0-9;]*m/g, "");
+  const err = new TextDecoder().decode(out.stderr);
   if (/denort/.test(err) && /error sending request|dns error|Connect/.test(err)) {
     return { skip: "deno compile cannot fetch its denort base binary (offline; set DENORT_BIN)" };
   }
@@ -166,8 +167,8 @@ Deno.test("binary: berth help lists the commands; an unknown one is refused", as
   const help = await run("help");
   assert.equal(help.code, 0);
   assert.match(help.text, /Usage: berth <command>/);
-  assert.match(help.text, /\n  serve +serve the registry/);
-  assert.match(help.text, /\n  version +print the version/);
+  assert.match(help.text, /\n {2}serve +serve the registry/);
+  assert.match(help.text, /\n {2}version +print the version/);
   const unknown = await run("frobnicate");
   assert.equal(unknown.code, 2);
   assert.match(unknown.text, /Unknown command "frobnicate"/);
