@@ -9,21 +9,9 @@ import { ConfigError, type TlsConfig } from "../config/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ServeHandler } from "./drain_gate.ts";
 import { listenNode, type TlsMaterial } from "./node_listener.ts";
+import type { Listener } from "./types.ts";
 
-/** A listening server. */
-export interface Listener {
-  readonly addr: Deno.NetAddr;
-  readonly scheme: "http" | "https";
-  /**
-   * Stops accepting connections, closes idle ones and resolves once every response has
-   * been sent. Request bodies still being read may be cut: wait for handlers first.
-   */
-  shutdown(): Promise<void>;
-  /** Closes every connection now. */
-  abort(): void;
-  /** Resolves once the server has stopped. */
-  readonly finished: Promise<void>;
-}
+export type { Listener };
 
 /** What {@linkcode listen} needs. */
 export interface ListenOptions {

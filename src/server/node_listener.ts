@@ -13,7 +13,7 @@ import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { Logger } from "../log.ts";
 import type { ServeHandler } from "./drain_gate.ts";
-import type { Listener } from "./listener.ts";
+import type { Listener } from "./types.ts";
 
 /** TLS material, already read from the files. */
 export interface TlsMaterial {

@@ -230,8 +230,12 @@ Deno.test("TLS client certificates: required and verified when http.tls.clientca
         assert.match(h1.out, /^HTTP\/1\.1 200/);
         assert.match(h1.out, /docker-distribution-api-version: registry\/2\.0/i);
         const without = await curl("--cacert", certs.ca, "-o", "/dev/null", `${base}/v2/`);
-        assert.notEqual(without.code, 0, "a client without a certificate must be refused");
-        assert.match(without.err, /certificate required|alert|handshake|reset/i);
+        // Refused in the handshake (curl words it as an alert, a reset or a closed socket),
+        // not unreachable (7) or timed out (28).
+        assert.ok(
+          ![0, 7, 28].includes(without.code),
+          `no certificate must be refused: ${without.err}`,
+        );
         const rogue = await curl(
           "--cacert",
           certs.ca,
@@ -243,7 +247,10 @@ Deno.test("TLS client certificates: required and verified when http.tls.clientca
           "/dev/null",
           `${base}/v2/`,
         );
-        assert.notEqual(rogue.code, 0, "a certificate no configured CA signed must be refused");
+        assert.ok(
+          ![0, 7, 28].includes(rogue.code),
+          `a rogue certificate must be refused: ${rogue.err}`,
+        );
       },
     );
 
