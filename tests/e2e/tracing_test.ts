@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { pushImage } from "../helpers/oci.ts";
+import { curl, makeCerts } from "../helpers/certs.ts";
 import { spawnBerth } from "../helpers/process.ts";
 
 interface OtlpSpan {
@@ -22,10 +23,11 @@ function attribute(span: OtlpSpan, key: string): string | undefined {
   return found?.stringValue ?? found?.intValue;
 }
 
-Deno.test("tracing: an OTLP/HTTP receiver gets the spans of a push, named and annotated", async () => {
+/** An OTLP/HTTP (JSON) receiver collecting spans and service names. */
+function startReceiver() {
   const spans: OtlpSpan[] = [];
   const services = new Set<string>();
-  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
     const body = await req.json();
     if (path === "/v1/traces") {
@@ -38,14 +40,24 @@ Deno.test("tracing: an OTLP/HTTP receiver gets the spans of a push, named and an
     }
     return Response.json({});
   });
+  return {
+    spans,
+    services,
+    env: {
+      OTEL_DENO: "true",
+      OTEL_SERVICE_NAME: "berth-under-test",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
+    },
+    shutdown: () => server.shutdown(),
+  };
+}
+
+Deno.test("tracing: an OTLP/HTTP receiver gets the spans of a push, named and annotated", async () => {
+  const receiver = startReceiver();
+  const { spans, services } = receiver;
   const dir = await Deno.makeTempDir({ prefix: "berth-tracing-" });
-  const berth = await spawnBerth({
-    REGISTRY_BERTH_DATADIR: dir,
-    OTEL_DENO: "true",
-    OTEL_SERVICE_NAME: "berth-under-test",
-    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.addr.port}`,
-  });
+  const berth = await spawnBerth({ REGISTRY_BERTH_DATADIR: dir, ...receiver.env });
   try {
     const repo = "traced/app";
     const image = await pushImage(berth.url, repo, 1);
@@ -88,5 +100,53 @@ Deno.test("tracing: an OTLP/HTTP receiver gets the spans of a push, named and an
     await berth.kill();
     await receiver.shutdown();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tracing: behind client certificates (node:http2) requests get spans too, continuing a traceparent", async () => {
+  const receiver = startReceiver();
+  const certs = await makeCerts();
+  const dir = await Deno.makeTempDir({ prefix: "berth-tracing-mtls-" });
+  const berth = await spawnBerth({
+    REGISTRY_BERTH_DATADIR: dir,
+    REGISTRY_HTTP_TLS_CERTIFICATE: certs.serverCert,
+    REGISTRY_HTTP_TLS_KEY: certs.serverKey,
+    REGISTRY_HTTP_TLS_CLIENTCAS: certs.ca,
+    ...receiver.env,
+  });
+  try {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await curl(
+      "--cacert",
+      certs.ca,
+      "--cert",
+      certs.clientCert,
+      "--key",
+      certs.clientKey,
+      "-H",
+      "X-Request-Id: mtls-1",
+      "-H",
+      `traceparent: 00-${traceId}-00f067aa0ba902b7-01`,
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      `https://${berth.host}/v2/`,
+    );
+    assert.equal(res.out, "200", res.err);
+    await berth.kill("SIGTERM");
+    const span = receiver.spans.find((s) => attribute(s, "berth.request_id") === "mtls-1");
+    assert.ok(
+      span,
+      `no span for the request among ${receiver.spans.map((s) => s.name).join(", ")}`,
+    );
+    assert.equal(span.name, "GET base");
+    assert.equal(span.kind, 2);
+    assert.equal(span.traceId, traceId, "the caller's trace is continued");
+  } finally {
+    await berth.kill();
+    await receiver.shutdown();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(certs.dir, { recursive: true });
   }
 });
