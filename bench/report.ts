@@ -143,7 +143,10 @@ function verdict(row: Row): string {
 function targetText(row: Row): string {
   const t = row.target;
   if (!t) return "";
-  return "berthBelow" in t ? `< ${t.berthBelow} ${row.unit}` : `>= ${t.ratioAtLeast.toFixed(1)}x`;
+  if ("berthBelow" in t) return `< ${t.berthBelow} ${row.unit}`;
+  // 0.97 stays 0.97; 3 shows as 3.0.
+  const digits = Number.isInteger(t.ratioAtLeast * 10) ? 1 : 2;
+  return `>= ${t.ratioAtLeast.toFixed(digits)}x`;
 }
 
 /** The table as aligned Markdown, with numbered footnotes for missing figures and notes. */

@@ -5,7 +5,7 @@
  * Berth is better) and the targets, and writes every sample to `bench/results/latest.json`.
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
- * scenarios push, chunked, pull, skopeo, rate, resume, rss, s3, postgres (`transfer` = the first
+ * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres (`transfer` = the first
  * three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
@@ -13,6 +13,7 @@ import { blobFile } from "./data.ts";
 import { memory, type Server, startBerth, startDistribution, stopAll } from "./servers.ts";
 import { renderTable, Report } from "./report.ts";
 import { postgresScenario } from "./scenarios/postgres.ts";
+import { metricsScenario } from "./scenarios/metrics.ts";
 import { rateScenario } from "./scenarios/rate.ts";
 import { resumeScenario } from "./scenarios/resume.ts";
 import { rssScenario } from "./scenarios/rss.ts";
@@ -26,6 +27,7 @@ const SCENARIOS = [
   "pull",
   "skopeo",
   "rate",
+  "metrics",
   "resume",
   "rss",
   "s3",
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
       ["pull", () => pullScenario(ctx, where, true)],
       ["skopeo", () => skopeoScenario(ctx)],
       ["rate", () => rateScenario(ctx)],
+      ["metrics", () => metricsScenario(ctx)],
       ["resume", () => resumeScenario(ctx)],
       ["rss", () => rssScenario(ctx)],
       ["s3", () => s3Scenario(ctx, only.has("rss") || only.size === 1)],

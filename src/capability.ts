@@ -8,8 +8,13 @@
  *
  * Order of assembly: every factory runs; driver wrappers apply; the registry is built
  * with every sink; registry wrappers apply in list order (the first listed is innermost);
- * routes go before the registry API, middleware inside the access log; jobs join the
- * scheduler; `close` runs at shutdown in reverse order.
+ * routes go before the registry API, middleware inside the access log; debug routes go
+ * on the debug server (`http.debug.addr`); jobs join the scheduler; `close` runs at
+ * shutdown in reverse order.
+ *
+ * Every factory gets the runtime's {@linkcode MetricsRegistry} (`ctx.metrics`: register
+ * counters there; they are served when `http.debug.prometheus` is enabled) and its
+ * {@linkcode Lifecycle} (draining or not).
  */
 import type { BlobDriver } from "../drivers/blob/types.ts";
 import type { MetadataStore } from "../drivers/metadata/types.ts";
@@ -17,7 +22,9 @@ import type { Config } from "./config/mod.ts";
 import type { Middleware } from "./http/middleware/chain.ts";
 import type { Route } from "./http/route.ts";
 import type { Job } from "./jobs/scheduler.ts";
+import type { Lifecycle } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
+import type { MetricsRegistry } from "./metrics/registry.ts";
 import type { EventSink } from "./registry/events.ts";
 import type { Instances } from "./registry/instances.ts";
 import type { Registry } from "./registry/repository.ts";
@@ -39,6 +46,16 @@ export interface CapabilityContext {
    * has run, so read them when they are used (in a job, a request), not in the factory.
    */
   drivers: Drivers;
+  /** The process's metrics (see `src/metrics/registry.ts`). */
+  metrics: MetricsRegistry;
+  /** Whether the process is draining. */
+  lifecycle: Lifecycle;
+}
+
+/** A route of the debug server: an exact path and its handler. */
+export interface DebugRoute {
+  path: string;
+  handler(request: Request): Promise<Response>;
 }
 
 /** What one capability adds to the runtime. */
@@ -55,6 +72,8 @@ export interface Capability {
   routes?: readonly Route[];
   /** Steps of the middleware chain (inside the access log, outside the error boundary). */
   middleware?: readonly Middleware[];
+  /** Routes of the debug server (`http.debug.addr`): metrics, health. */
+  debugRoutes?: readonly DebugRoute[];
   /** Periodic jobs. */
   jobs?: readonly Job[];
   /** Releases what the capability holds. */

@@ -8,12 +8,17 @@ import { openBlobDriver, openMetadataStore } from "../drivers/factory.ts";
 import type { BlobDriver } from "../drivers/blob/types.ts";
 import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, type AppDeps, createApp } from "./app.ts";
-import type { Capability, CapabilityFactory, Drivers } from "./capability.ts";
+import type { Capability, CapabilityFactory, DebugRoute, Drivers } from "./capability.ts";
 import type { Config } from "./config/mod.ts";
 import { Leases } from "./jobs/lease.ts";
 import { metadataSweep } from "./jobs/metadata_sweep.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
+import { Lifecycle } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { healthCapability } from "./health/mod.ts";
+import { metricsCapability } from "./metrics/mod.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
+import { tracingCapability } from "./tracing/mod.ts";
 import { UploadHashers } from "./registry/hashing.ts";
 import { HEARTBEAT_TTL_MS, Instances } from "./registry/instances.ts";
 import { meta } from "./registry/keys.ts";
@@ -36,6 +41,12 @@ export interface Runtime {
   hashers: UploadHashers;
   /** The periodic jobs (upload purging, heartbeats, ...). */
   scheduler: Scheduler;
+  /** The process's metrics, served on the debug server when enabled. */
+  metrics: MetricsRegistry;
+  /** Serving or draining; `src/server/` drains it on SIGTERM. */
+  lifecycle: Lifecycle;
+  /** What the debug server (`http.debug.addr`) serves. */
+  debugRoutes: DebugRoute[];
   /** Stops the jobs and closes the drivers. */
   close(): Promise<void>;
 }
@@ -60,6 +71,9 @@ const JOB_LEASE_MS = 30_000;
  * factory returns null unless its section is configured.
  */
 const CAPABILITIES: readonly CapabilityFactory[] = [
+  tracingCapability,
+  metricsCapability,
+  healthCapability,
   metadataSweep,
   schema1Conversion,
 ];
@@ -82,9 +96,11 @@ export async function createRuntime(
     const instances = new Instances(store, instanceId);
     await instances.beat();
     const drivers: Drivers = { blobs: driver, metadata: store };
+    const metrics = new MetricsRegistry();
+    const lifecycle = new Lifecycle();
     const capabilities: Capability[] = [];
     for (const factory of [...CAPABILITIES, ...(options.capabilities ?? [])]) {
-      const capability = await factory({ config, logger, instances, drivers });
+      const capability = await factory({ config, logger, instances, drivers, metrics, lifecycle });
       if (capability) {
         capabilities.push(capability);
         opened.push({ close: () => capability.close?.() ?? Promise.resolve() });
@@ -159,6 +175,9 @@ export async function createRuntime(
       instances,
       hashers,
       scheduler,
+      metrics,
+      lifecycle,
+      debugRoutes: capabilities.flatMap((c) => c.debugRoutes ?? []),
       close: async () => {
         await scheduler.stop();
         await instances.retire().catch(() => {});

@@ -5,7 +5,7 @@
  * (`env.ts`), and Berth-only settings under `berth:`. An invalid configuration throws
  * {@linkcode ConfigError} naming the setting; Berth never starts half-configured.
  *
- * Keys distribution knows but Berth does not implement (`health`, `redis`,
+ * Keys distribution knows but Berth does not implement (`redis`,
  * `storage.cache`, ...) are accepted and listed in {@linkcode Config.ignored}; a key
  * neither knows is an error, so a typo such as `storage.delete.enabeld` cannot pass
  * silently. `auth`, `notifications` and `proxy` are kept as written for their own modules
@@ -41,6 +41,7 @@
 import { berth } from "./berth.ts";
 import { compatibility } from "./compatibility.ts";
 import { applyEnv } from "./env.ts";
+import { health } from "./health.ts";
 import { http } from "./http.ts";
 import { log } from "./log.ts";
 import { auth, notifications, proxy } from "./raw.ts";
@@ -52,7 +53,8 @@ import { storage } from "./storage.ts";
 export { ConfigError };
 export type { Section };
 export type { LogConfig, LogLevel } from "./log.ts";
-export type { HttpConfig } from "./http.ts";
+export type { DebugConfig, HttpConfig, TlsConfig } from "./http.ts";
+export type { HealthConfig } from "./health.ts";
 export type { S3Config, StorageConfig } from "./storage.ts";
 export type { BerthConfig } from "./berth.ts";
 export type { CompatibilityConfig } from "./compatibility.ts";
@@ -67,6 +69,7 @@ export const SECTIONS = [
   notifications,
   proxy,
   compatibility,
+  health,
 ] as const;
 
 type Sections = (typeof SECTIONS)[number];

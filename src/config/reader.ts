@@ -45,12 +45,16 @@ export class Reader {
     throw new ConfigError(path, message, this.#origins.get(path));
   }
 
-  /** The value at `path`; YAML's `null` (an empty key) reads as absent. */
+  /**
+   * The value at `path` (a numeric part indexes a list: `health.tcp.0.addr`); YAML's
+   * `null` (an empty key) reads as absent.
+   */
   get(path: string): unknown {
     let at: unknown = this.#doc;
     for (const part of path.split(".")) {
-      if (!isObject(at)) return undefined;
-      at = at[part];
+      if (Array.isArray(at) && /^\d+$/.test(part)) at = at[Number(part)];
+      else if (isObject(at)) at = at[part];
+      else return undefined;
     }
     return at ?? undefined;
   }

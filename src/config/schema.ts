@@ -11,7 +11,7 @@ import { type KeySet, type Schema, type Section, words } from "./section.ts";
 
 /** Top-level sections of distribution's format that Berth accepts without implementing. */
 const IGNORED_SECTIONS = words(
-  "loglevel reporting redis health validation middleware catalog",
+  "loglevel reporting redis validation middleware catalog",
 );
 
 /**

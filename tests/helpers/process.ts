@@ -13,6 +13,8 @@ export interface BerthProcess {
   output: string[];
   /** Sends a signal and waits for the process to end. */
   kill(signal?: Deno.Signal): Promise<void>;
+  /** Resolves when the process has ended (its output read to the end). */
+  exited: Promise<Deno.CommandStatus>;
 }
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -22,12 +24,24 @@ const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
  * Starts `main.ts` with `env` (REGISTRY_* settings) plus a loopback address on a free
  * port, and waits for its "listening" log line. `permissions` replaces `-A`.
  */
-export async function spawnBerth(
+export function spawnBerth(
   env: Record<string, string>,
   permissions: string[] = ["-A"],
 ): Promise<BerthProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, ...permissions, MAIN],
+  return spawnExecutable(Deno.execPath(), ["run", "--config", CONFIG, ...permissions, MAIN], env);
+}
+
+/**
+ * Starts any Berth executable (`deno run main.ts`, a compiled `berth`) with `args` and
+ * `env`, as {@linkcode spawnBerth} does.
+ */
+export async function spawnExecutable(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<BerthProcess> {
+  const child = new Deno.Command(path, {
+    args,
     env: { REGISTRY_HTTP_ADDR: "127.0.0.1:0", NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -67,6 +81,10 @@ export async function spawnBerth(
     host,
     pid: child.pid,
     output,
+    exited: status.then(async (s) => {
+      await done;
+      return s;
+    }),
     async kill(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);

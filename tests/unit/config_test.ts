@@ -45,7 +45,7 @@ const S3 = { region: "us-east-1", bucket: "images" };
 Deno.test("config: an empty document gives Berth's defaults", () => {
   const expected: Config = {
     log: { level: "info", formatter: "json", accesslog: { disabled: false } },
-    http: { addr: ":5000", hostname: "0.0.0.0", port: 5000, headers: {} },
+    http: { addr: ":5000", hostname: "0.0.0.0", port: 5000, headers: {}, draintimeout: 30_000 },
     storage: {
       driver: "filesystem",
       filesystem: { rootdirectory: "./data/blobs" },
@@ -90,8 +90,9 @@ Deno.test("config: distribution's config.yml loads; what Berth does not implemen
   assert.equal(c.http.port, 5000);
   assert.equal(c.http.secret, "asecretforlocaldevelopment");
   assert.deepEqual(c.http.headers, { "X-Content-Type-Options": ["nosniff"] });
+  assert.deepEqual(c.health?.storagedriver, { enabled: true, interval: 10_000, threshold: 3 });
   // `version` names the format and is not reported.
-  const ignored = ["health", "log.fields", "storage.cache", "storage.filesystem.maxthreads"];
+  const ignored = ["log.fields", "storage.cache", "storage.filesystem.maxthreads"];
   assert.deepEqual(c.ignored.sort(), ignored);
 });
 
@@ -282,7 +283,7 @@ Deno.test("config: an invalid setting stops start-up, naming the setting", () =>
     [{ http: { host: "registry.example.com" } }, "http.host", /http\(s\) URL/],
     [{ http: { host: "https://x/v2" } }, "http.host", /without a path or query, got ".*v2"/],
     [{ http: { host: "https://x?a=1" } }, "http.host", /without a path or query/],
-    [{ http: { tls: { certificate: "c" } } }, "http.tls", /not supported.*proxy in front/],
+    [{ http: { tls: { certificate: "c" } } }, "http.tls", /needs both certificate and key/],
     [{ http: { secret: "" } }, "http.secret", /must not be empty/],
     [{ http: { headers: ["a"] } }, "http.headers", /mapping of header lists/],
     [{ http: { headers: { "X-A": [1] } } }, "http.headers.X-A", /list of strings/],

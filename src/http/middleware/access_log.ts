@@ -1,7 +1,8 @@
 /**
  * @module
  * One structured log line per request (`log.accesslog.disabled` leaves it out of the
- * chain): method, route, repository, status, bytes, milliseconds, request id, client.
+ * chain): method, route, repository, status, bytes, milliseconds, request id, trace id
+ * (when tracing is on), client.
  */
 import type { Logger } from "../../log.ts";
 import type { Middleware } from "./chain.ts";
@@ -18,6 +19,7 @@ export function accessLog(logger: Logger): Middleware {
       bytes: Number(response.headers.get("content-length") ?? 0),
       ms: Math.round((performance.now() - state.started) * 10) / 10,
       request_id: state.requestId,
+      trace_id: state.traceId,
       client: state.client || undefined,
     });
     return response;

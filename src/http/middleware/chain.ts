@@ -24,6 +24,8 @@ export interface RequestState {
   name: string;
   /** Set by the authorize step: the caller's rights. */
   access?: Access;
+  /** The OpenTelemetry trace id of the request, when tracing is on. */
+  traceId?: string;
 }
 
 /** Runs the rest of the chain. */

@@ -1,0 +1,135 @@
+/**
+ * @module
+ * A throwaway PKI made with the real `openssl`: a CA, a server certificate for 127.0.0.1
+ * and localhost signed by it, a client certificate signed by it, and a rogue client
+ * certificate signed by nobody Berth trusts. Also the certificate directories skopeo and
+ * podman read (`ca.crt`, and `client.cert` + `client.key` for a client certificate).
+ */
+import assert from "node:assert/strict";
+
+/** Paths of the generated files. */
+export interface Certs {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  rogueCert: string;
+  rogueKey: string;
+  /** containers-certs.d(5) directory trusting the CA only. */
+  trustDir: string;
+  /** The same plus the client certificate. */
+  clientDir: string;
+}
+
+async function openssl(cwd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" })
+    .output();
+  assert.equal(out.code, 0, `openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** Generates the PKI in a new temp directory. */
+export async function makeCerts(): Promise<Certs> {
+  const dir = await Deno.makeTempDir({ prefix: "berth-certs-" });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=Berth Test CA",
+  );
+  await Deno.writeTextFile(
+    `${dir}/server.ext`,
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+  );
+  await Deno.writeTextFile(`${dir}/client.ext`, "extendedKeyUsage=clientAuth\n");
+  for (const [name, subject] of [["server", "/CN=127.0.0.1"], ["client", "/CN=ci-robot"]]) {
+    await openssl(
+      dir,
+      "req",
+      ...ec,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      subject,
+    );
+    await openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    );
+  }
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "rogue.key",
+    "-out",
+    "rogue.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=rogue",
+  );
+  const trustDir = `${dir}/trust`;
+  const clientDir = `${dir}/client`;
+  for (const d of [trustDir, clientDir]) {
+    await Deno.mkdir(d);
+    await Deno.copyFile(`${dir}/ca.pem`, `${d}/ca.crt`);
+  }
+  await Deno.copyFile(`${dir}/client.pem`, `${clientDir}/client.cert`);
+  await Deno.copyFile(`${dir}/client.key`, `${clientDir}/client.key`);
+  return {
+    dir,
+    ca: `${dir}/ca.pem`,
+    serverCert: `${dir}/server.pem`,
+    serverKey: `${dir}/server.key`,
+    clientCert: `${dir}/client.pem`,
+    clientKey: `${dir}/client.key`,
+    rogueCert: `${dir}/rogue.pem`,
+    rogueKey: `${dir}/rogue.key`,
+    trustDir,
+    clientDir,
+  };
+}
+
+/** Runs curl; returns its exit code and what it wrote. */
+export async function curl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = await new Deno.Command("curl", {
+    args: ["-sS", "-m", "20", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  return {
+    code: out.code,
+    out: new TextDecoder().decode(out.stdout),
+    err: new TextDecoder().decode(out.stderr),
+  };
+}
