@@ -19,6 +19,7 @@ import { meta } from "./registry/keys.ts";
 import { purgeUploads } from "./registry/purge.ts";
 import type { EventSink } from "./registry/events.ts";
 import { createRegistry } from "./registry/registry.ts";
+import { uiCapability } from "./ui/mod.ts";
 import { UploadTokens } from "./upload_token.ts";
 
 /** A registry ready to serve. */
@@ -57,7 +58,9 @@ const JOB_LEASE_MS = 30_000;
  * The capabilities a runtime may have, one line each (see `src/capability.ts`); each
  * factory returns null unless its section is configured.
  */
-const CAPABILITIES: readonly CapabilityFactory[] = [];
+const CAPABILITIES: readonly CapabilityFactory[] = [
+  uiCapability,
+];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(

@@ -1,0 +1,48 @@
+/**
+ * @module
+ * Repository summaries and storage usage, kept for a few seconds. Both are counted from
+ * every record they cover (a repository of 10,000 tags takes a while), and a list page
+ * shows dozens at once: within `ttlMs` a figure is served from memory, so it may lag a
+ * change by that much. A delete made through the UI drops its repository's entry.
+ */
+import type { Registry, RepositorySummary, StorageUsage } from "../registry/repository.ts";
+import type { Repository } from "../registry/repository.ts";
+
+/** Entries kept at most (the oldest go first). */
+const MAX_ENTRIES = 5_000;
+
+/** A short-lived memory of summaries. */
+export class SummaryCache {
+  readonly #repos = new Map<string, { at: number; value: Promise<RepositorySummary> }>();
+  #usage: { at: number; value: Promise<StorageUsage | null> } | null = null;
+
+  constructor(readonly ttlMs = 10_000) {}
+
+  /** The summary of `repository`, counted again when older than the TTL. */
+  summary(repository: Repository, now = Date.now()): Promise<RepositorySummary> {
+    const hit = this.#repos.get(repository.name);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    const value = repository.summary();
+    this.#repos.delete(repository.name);
+    if (this.#repos.size >= MAX_ENTRIES) this.#repos.delete(this.#repos.keys().next().value!);
+    this.#repos.set(repository.name, { at: now, value });
+    // A failure is not remembered.
+    value.catch(() => this.#repos.delete(repository.name));
+    return value;
+  }
+
+  /** Storage used by the registry, or null when the registry cannot say. */
+  usage(registry: Registry, now = Date.now()): Promise<StorageUsage | null> {
+    if (this.#usage && now - this.#usage.at < this.ttlMs) return this.#usage.value;
+    const value = registry.usage ? registry.usage() : Promise.resolve(null);
+    this.#usage = { at: now, value };
+    value.catch(() => this.#usage = null);
+    return value;
+  }
+
+  /** Forgets `name` (after a change made through the UI). */
+  forget(name: string): void {
+    this.#repos.delete(name);
+    this.#usage = null;
+  }
+}
