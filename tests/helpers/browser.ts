@@ -22,6 +22,7 @@ export interface Locator {
   first(): Locator;
   nth(index: number): Locator;
   locator(selector: string): Locator;
+  getByRole(role: string, options?: { name?: string | RegExp; exact?: boolean }): Locator;
   waitFor(options?: { state?: "attached" | "detached" | "visible" | "hidden" }): Promise<void>;
 }
 
@@ -35,7 +36,8 @@ export interface Page {
   title(): Promise<string>;
   content(): Promise<string>;
   screenshot(options: { path?: string; fullPage?: boolean }): Promise<Uint8Array>;
-  evaluate<T>(fn: () => T | Promise<T>): Promise<T>;
+  /** Evaluates a JavaScript expression in the page (a string: the tests have no DOM types). */
+  evaluate<T>(expression: string): Promise<T>;
   keyboard: { press(key: string): Promise<void> };
   waitForURL(url: string | RegExp): Promise<void>;
   setViewportSize(size: { width: number; height: number }): Promise<void>;
@@ -92,7 +94,7 @@ export interface Browser {
 
 /** Launches Chromium with a fresh profile; `close` also removes the profile. */
 export async function launchBrowser(
-  options: { viewport?: { width: number; height: number } } = {},
+  options: { viewport?: { width: number; height: number }; javaScript?: boolean } = {},
 ): Promise<Browser> {
   const { chromium } = createRequire(import.meta.url)(MODULE) as Playwright;
   const profile = await Deno.makeTempDir({ prefix: "berth-chromium-" });
@@ -101,6 +103,7 @@ export async function launchBrowser(
     headless: true,
     args: ARGS,
     viewport: options.viewport ?? { width: 1280, height: 900 },
+    javaScriptEnabled: options.javaScript ?? true,
   });
   return {
     context,
