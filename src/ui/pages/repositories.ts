@@ -62,7 +62,8 @@ export async function repositoriesPage(ui: UiRequest): Promise<Response> {
         <p>No repositories to show${ui.visitor.mode === "form" && ui.visitor.subject === null
           ? html`: <a href="${paths.login(paths.home())}">sign in</a> to see those you may pull`
           : "."}</p>
-        <p class="hint">Push one with <code>docker push ${ui.host}/team/app:1.0</code>.</p>
+        <p class="hint">Push one with <code>docker push ${ui
+          .host}/&lt;name&gt;:&lt;tag&gt;</code>.</p>
       </div>
     `;
   }
