@@ -6,11 +6,12 @@
  * listing, however many tags the repository holds.
  *
  * Tags written before the index existed are indexed once per repository, on its first
- * listing ({@linkcode backfill}): batches of tags are read and their entries committed
- * under checks on those very tag records, so a tag moved meanwhile is read again rather
- * than indexed at its old time; a marker record then says the repository is complete.
+ * listing ({@linkcode backfill}): batches of tags are read, and the entries they lack are
+ * committed under checks on those very tag records, so a tag moved meanwhile is read
+ * again rather than indexed at its old time; a marker record then says the repository is
+ * complete.
  */
-import type { Check, MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
+import type { Check, MetadataStore, Mutation, Versioned } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import { retryCommit } from "./atomic.ts";
 import { meta } from "./keys.ts";
@@ -104,30 +105,44 @@ export async function recentTags(
   return { items, next };
 }
 
-/** Indexes every tag of `repo` (idempotent; see the module doc), then marks it complete. */
+/**
+ * Indexes every tag of `repo` that has no entry yet (idempotent; see the module doc),
+ * then marks the repository complete. A batch is committed under checks on the versions
+ * its tags were listed at; a batch that changed meanwhile is listed again.
+ */
 async function backfill(store: MetadataStore, repo: string): Promise<void> {
   let last: string[] | undefined;
   while (true) {
-    const names: string[] = [];
-    for await (const e of store.list(meta.tags(repo), { after: last, limit: BACKFILL_BATCH })) {
-      names.push(e.key[2]);
-    }
-    if (names.length === 0) break;
-    await retryCommit(`the tag index of ${repo}`, async () => {
-      const checks: Check[] = [];
-      const mutations: Mutation[] = [];
-      for (let i = 0; i < names.length; i += 10) {
-        const keys = names.slice(i, i + 10).map((t) => meta.tag(repo, t));
-        const found = await store.getMany<TagRecord>(keys);
-        found.forEach((record, j) => {
-          checks.push({ key: keys[j], version: record?.version ?? null });
-          if (record) mutations.push(...tagTimeMutations(repo, names[i + j], null, record.value));
-        });
-      }
-      return await store.commit(checks, mutations);
+    const listed = await retryCommit(`the tag index of ${repo}`, async () => {
+      const tags: Versioned<TagRecord>[] = [];
+      for await (
+        const e of store.list<TagRecord>(meta.tags(repo), { after: last, limit: BACKFILL_BATCH })
+      ) tags.push(e);
+      const expected = tags.map((t) => tagTimeKey(repo, t.key[2], t.value));
+      const present = await getAll(store, expected);
+      const missing = tags.filter((_, i) => present[i] === null);
+      if (missing.length === 0) return tags;
+      const checks: Check[] = missing.map((t) => ({ key: t.key, version: t.version }));
+      const mutations = missing.flatMap((t) => tagTimeMutations(repo, t.key[2], null, t.value));
+      return await store.commit(checks, mutations) === null ? null : tags;
     });
-    if (names.length < BACKFILL_BATCH) break;
-    last = meta.tag(repo, names[names.length - 1]) as string[];
+    if (listed.length < BACKFILL_BATCH) break;
+    last = listed[listed.length - 1].key as string[];
   }
   await store.commit([], [{ type: "set", key: meta.tagTimesReady(repo), value: {} }]);
+}
+
+/** The index key of `tag` as `record` has it. */
+function tagTimeKey(repo: string, tag: string, record: TagRecord): readonly string[] {
+  return meta.tagTime(repo, invertedTime(record.updated ?? 0), tag);
+}
+
+/** `getMany` over any number of keys (the store takes ten at a time). */
+async function getAll(
+  store: MetadataStore,
+  keys: readonly (readonly string[])[],
+): Promise<(Versioned<unknown> | null)[]> {
+  const batches: Promise<(Versioned<unknown> | null)[]>[] = [];
+  for (let i = 0; i < keys.length; i += 10) batches.push(store.getMany(keys.slice(i, i + 10)));
+  return (await Promise.all(batches)).flat();
 }
