@@ -111,6 +111,20 @@ export async function recentTags(
  * its tags were listed at; a batch that changed meanwhile is listed again.
  */
 async function backfill(store: MetadataStore, repo: string): Promise<void> {
+  // Every writer keeps the index, so an entry never outlives its tag: as many entries as
+  // tags means every tag has its entry (the usual case: a repository made since).
+  const count = async (prefix: readonly string[]) => {
+    let n = 0;
+    for await (const _ of store.list(prefix)) n++;
+    return n;
+  };
+  const [tags, entries] = await Promise.all([count(meta.tags(repo)), count(meta.tagTimes(repo))]);
+  if (tags !== entries) await indexMissing(store, repo);
+  await store.commit([], [{ type: "set", key: meta.tagTimesReady(repo), value: {} }]);
+}
+
+/** Commits the entries of the tags of `repo` that lack one, a batch at a time. */
+async function indexMissing(store: MetadataStore, repo: string): Promise<void> {
   let last: string[] | undefined;
   while (true) {
     const listed = await retryCommit(`the tag index of ${repo}`, async () => {
@@ -129,7 +143,6 @@ async function backfill(store: MetadataStore, repo: string): Promise<void> {
     if (listed.length < BACKFILL_BATCH) break;
     last = listed[listed.length - 1].key as string[];
   }
-  await store.commit([], [{ type: "set", key: meta.tagTimesReady(repo), value: {} }]);
 }
 
 /** The index key of `tag` as `record` has it. */

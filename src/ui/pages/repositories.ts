@@ -10,6 +10,9 @@ import { html, type Renderable } from "../html.ts";
 import { page } from "../layout.ts";
 import { paths } from "../paths.ts";
 
+/** What a figure still being counted shows. */
+const COUNTING = html`<span class="muted" title="Still counting; reload in a moment">…</span>`;
+
 /** Repositories per page. */
 const PAGE = 50;
 /** Longest search accepted (names are at most 255 characters). */
@@ -27,12 +30,12 @@ export async function repositoriesPage(ui: UiRequest): Promise<Response> {
     async (name) => (!q || name.includes(q)) && await access.can(name, "pull"),
   );
   const rows = await Promise.all(found.items.map(async (name) => {
-    const s = await ui.deps.summaries.summary(ui.repository(name)).catch(() => null);
+    const s = await ui.deps.summaries.within(ui.repository(name));
     return html`
       <tr>
         <td data-label="Repository"><a href="${paths.repository(name)}">${name}</a></td>
-        <td data-label="Tags" class="num">${s?.tags ?? "-"}</td>
-        <td data-label="Size" class="num">${s ? bytes(s.bytes) : "-"}</td>
+        <td data-label="Tags" class="num">${s?.tags ?? COUNTING}</td>
+        <td data-label="Size" class="num">${s ? bytes(s.bytes) : COUNTING}</td>
         <td data-label="Last push">${when(s?.lastPush)}</td>
       </tr>
     `;

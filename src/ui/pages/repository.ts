@@ -34,22 +34,19 @@ export async function repositoryPage(ui: UiRequest, raw: string): Promise<Respon
     throw err;
   }
   const [summary, canDelete] = await Promise.all([
-    ui.deps.summaries.summary(repo).catch(() => null),
+    ui.deps.summaries.within(repo),
     ui.deleteEnabled ? ui.visitor.access.can(name, "delete") : false,
   ]);
   const rows = await Promise.all(tags.items.map((t) => tagRow(ui, repo, t, canDelete)));
   const deleted = params.get("deleted");
   const newest = tags.items[0]?.name ?? "latest";
   const pullRef = `${ui.host}/${name}:${after ? "<tag>" : newest}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const facts = summary
-    ? html`
-      <p
-        class="muted">${summary.tags} tag${summary.tags === 1 ? "" : "s"} · ${summary
-          .manifests} manifest${summary.manifests === 1 ? "" : "s"} · ${bytes(
-            summary.bytes,
-          )} · last push ${when(summary.lastPush)}</p>
-    `
-    : null;
+    ? html`<p class="muted">${plural(summary.tags, "tag")} · ${
+      plural(summary.manifests, "manifest")
+    } · ${bytes(summary.bytes)} · last push ${when(summary.lastPush)}</p>`
+    : html`<p class="muted">Still counting what the repository holds; reload in a moment.</p>`;
   const table = rows.length
     ? html`
       <table class="stack" aria-label="Tags">
