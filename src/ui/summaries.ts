@@ -3,7 +3,8 @@
  * Repository summaries and storage usage, kept for a few seconds. Both are counted from
  * every record they cover (a repository of 10,000 tags takes a while), and a list page
  * shows dozens at once: within `ttlMs` a figure is served from memory, so it may lag a
- * change by that much. A delete made through the UI drops its repository's entry.
+ * change by that much (longer for a repository whose count took long: a hundred times
+ * the counting time). A delete made through the UI drops its repository's entry.
  *
  * Pages wait for a summary only {@linkcode SUMMARY_BUDGET_MS}: one that takes longer is
  * shown as being counted, and the count goes on into the cache for the next view, so no
@@ -19,7 +20,10 @@ export const SUMMARY_BUDGET_MS = 25;
 
 /** A short-lived memory of summaries. */
 export class SummaryCache {
-  readonly #repos = new Map<string, { at: number; value: Promise<RepositorySummary> }>();
+  readonly #repos = new Map<
+    string,
+    { at: number; keep: number; value: Promise<RepositorySummary> }
+  >();
   #usage: { at: number; value: Promise<StorageUsage | null> } | null = null;
 
   constructor(readonly ttlMs = 15_000) {}
@@ -45,13 +49,19 @@ export class SummaryCache {
   /** The summary of `repository`, counted again when older than the TTL. */
   summary(repository: Repository, now = Date.now()): Promise<RepositorySummary> {
     const hit = this.#repos.get(repository.name);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (hit && now - hit.at < hit.keep) return hit.value;
+    const started = performance.now();
     const value = repository.summary();
     this.#repos.delete(repository.name);
     if (this.#repos.size >= MAX_ENTRIES) this.#repos.delete(this.#repos.keys().next().value!);
-    this.#repos.set(repository.name, { at: now, value });
-    // A failure is not remembered.
-    value.catch(() => this.#repos.delete(repository.name));
+    const entry = { at: now, keep: this.ttlMs, value };
+    this.#repos.set(repository.name, entry);
+    value.then(
+      // A count that took long is kept longer: counting stays under 1% of the time.
+      () => entry.keep = Math.max(this.ttlMs, 100 * (performance.now() - started)),
+      // A failure is not remembered.
+      () => this.#repos.get(repository.name) === entry && this.#repos.delete(repository.name),
+    );
     return value;
   }
 
