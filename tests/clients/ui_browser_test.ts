@@ -6,16 +6,22 @@
  * then, with JavaScript off, sign in, delete a tag and see it gone, and as another user
  * see only the repositories the policy lets them pull.
  *
- * Screenshots go to a temp directory, or to `docs/` with `BERTH_SCREENSHOTS=1`.
+ * Screenshots go to a temp directory; with `BERTH_SCREENSHOTS=1` the ones the README
+ * shows go to `docs/`.
  */
 import assert from "node:assert/strict";
 import { basic } from "../helpers/auth.ts";
 import { type Browser, launchBrowser, type Page } from "../helpers/browser.ts";
 import { PASSWORDS, seededRegistry, testAuth } from "../helpers/ui_registry.ts";
 
-const SCREENSHOTS = Deno.env.get("BERTH_SCREENSHOTS") === "1"
+/** Where screenshots go: a temp directory, and `docs/` for those the README shows. */
+const SCRATCH = await Deno.makeTempDir({ prefix: "berth-screenshots-" });
+const DOCS = Deno.env.get("BERTH_SCREENSHOTS") === "1"
   ? new URL("../../docs/", import.meta.url).pathname
-  : await Deno.makeTempDir({ prefix: "berth-screenshots-" });
+  : SCRATCH;
+globalThis.addEventListener("unload", () => Deno.removeSync(SCRATCH, { recursive: true }));
+/** The screenshots kept in `docs/`. */
+const IN_DOCS = new Set(["ui-repository", "ui-index", "ui-phone"]);
 
 /** Texts of the first cells of a table's rows. */
 async function firstColumn(page: Page, table: string): Promise<string[]> {
@@ -24,7 +30,8 @@ async function firstColumn(page: Page, table: string): Promise<string[]> {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+  const dir = IN_DOCS.has(name) ? DOCS : SCRATCH;
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
 }
 
 Deno.test({
