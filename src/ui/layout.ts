@@ -114,7 +114,7 @@ export async function page(ui: UiRequest, parts: PageParts): Promise<Response> {
   `;
   const headers = baseHeaders(ui, "text/html; charset=utf-8");
   for (const [k, v] of Object.entries(parts.headers ?? {})) headers.set(k, v);
-  return new Response(doc.text, { status: parts.status ?? 200, headers });
+  return new Response(doc.text.trimStart(), { status: parts.status ?? 200, headers });
 }
 
 /** A 303 to `location` (after a POST), carrying the visitor's cookies and `extra` ones. */

@@ -54,6 +54,11 @@ function wantsHtml(request: Request): boolean {
   return (request.headers.get("accept") ?? "").toLowerCase().includes("text/html");
 }
 
+/** What the router answers for a path without a route, as it did before the UI. */
+function noEndpoint(ctx: Ctx): Promise<Response> {
+  throw new HttpError("UNSUPPORTED", `No API endpoint at ${ctx.url.pathname}`, { status: 404 });
+}
+
 /** The routes of the UI. */
 export function uiRoutes(deps: UiDeps): Route[] {
   const page = (render: Page) => pageHandler(deps, render);
@@ -62,13 +67,10 @@ export function uiRoutes(deps: UiDeps): Route[] {
       name: "ui-root",
       pattern: /^\/$/,
       methods: {
-        GET: (ctx) => {
-          if (wantsHtml(ctx.request)) return Promise.resolve(redirect(paths.home()));
-          // What the router answers for a path without a route, as before the UI.
-          throw new HttpError("UNSUPPORTED", `No API endpoint at ${ctx.url.pathname}`, {
-            status: 404,
-          });
-        },
+        GET: (ctx) =>
+          wantsHtml(ctx.request) ? Promise.resolve(redirect(paths.home())) : noEndpoint(ctx),
+        // Other methods on `/` stay what they were: no endpoint.
+        ...Object.fromEntries(["POST", "PUT", "PATCH", "DELETE"].map((m) => [m, noEndpoint])),
       },
       access: "none",
     },

@@ -6,9 +6,11 @@
  * sign-ins, safe redirects, deletes off, malformed paths and oversized forms.
  */
 import assert from "node:assert/strict";
+import type { CapabilityFactory } from "../../src/capability.ts";
 import { createLogger } from "../../src/log.ts";
 import { parseDigest } from "../../src/oci/digest.ts";
 import type { RegistryEvent } from "../../src/registry/events.ts";
+import type { Registry } from "../../src/registry/repository.ts";
 import { assertError } from "../helpers/oci.ts";
 import { htpasswdFile } from "../helpers/auth.ts";
 import { startRegistry } from "../helpers/registry.ts";
@@ -70,6 +72,9 @@ Deno.test("/ sends browsers to the UI; the API and other clients see no change",
     assert.equal(res.headers.get("vary"), "Accept");
     await res.body?.cancel();
     await assertError(await fetch(`${reg.url}/`), 404, "UNSUPPORTED");
+    for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+      await assertError(await fetch(`${reg.url}/`, { method, headers: HTML }), 404, "UNSUPPORTED");
+    }
     for (const r of [reg, off]) {
       const v2 = await fetch(`${r.url}/v2/`);
       assert.equal(v2.status, 200);
@@ -429,5 +434,34 @@ Deno.test("without deletes, or behind an external token server, the UI says what
   } finally {
     await external.close();
     await Deno.remove(jwks);
+  }
+});
+
+Deno.test("the registry page shows storage used and what wrapping capabilities report", async () => {
+  const reporting: CapabilityFactory = () =>
+    Promise.resolve({
+      name: "reporting",
+      wrap: (inner: Registry): Registry => ({
+        ...inner,
+        status: async () => [
+          ...(await inner.status?.() ?? []),
+          {
+            title: "Garbage collection",
+            items: [{ label: "Last run", value: "<never>" }],
+          },
+        ],
+      }),
+    });
+  const reg = await seededRegistry({ capabilities: [reporting] });
+  try {
+    const text = await (await fetch(`${reg.url}/ui/registry`)).text();
+    assert.match(text, /<h2>Garbage collection<\/h2>/);
+    assert.match(text, /<dt>Last run<\/dt>\s*<dd>&lt;never&gt;<\/dd>/);
+    const usage = await reg.runtime.deps.registry.usage!();
+    assert.ok(usage.blobs > 10);
+    assert.ok(text.includes(`in ${usage.blobs} blobs, each counted once`));
+    assert.match(text, /blobs:memory/);
+  } finally {
+    await reg.close();
   }
 });
