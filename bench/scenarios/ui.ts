@@ -160,7 +160,7 @@ export async function uiScenario(ctx: Context): Promise<void> {
     notes: [
       `first page after the start ${
         first.toFixed(0)
-      } ms (it also counts the repository's tags, manifests and blobs for the summary, then kept 10 s); ` +
+      } ms (cold caches; the page waits at most 25 ms for the repository's summary, which goes on counting into the cache); ` +
       `pages 2-${pages}: median over ${times.length}, slowest ${
         sorted[sorted.length - 1]?.toFixed(0)
       } ms; ` +
