@@ -5,8 +5,8 @@
  * Berth is better) and the targets, and writes every sample to `bench/results/latest.json`.
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
- * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres (`transfer` = the first
- * three). See `bench/README.md`.
+ * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres, ui
+ * (`transfer` = the first three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
 import { blobFile } from "./data.ts";
@@ -20,6 +20,7 @@ import { rssScenario } from "./scenarios/rss.ts";
 import { s3Scenario } from "./scenarios/s3.ts";
 import { skopeoScenario } from "./scenarios/skopeo.ts";
 import { chunkedScenario, pullScenario, pushScenario } from "./scenarios/transfer.ts";
+import { uiScenario } from "./scenarios/ui.ts";
 
 const SCENARIOS = [
   "push",
@@ -32,6 +33,7 @@ const SCENARIOS = [
   "rss",
   "s3",
   "postgres",
+  "ui",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
       ["rss", () => rssScenario(ctx)],
       ["s3", () => s3Scenario(ctx, only.has("rss") || only.size === 1)],
       ["postgres", () => postgresScenario(ctx)],
+      ["ui", () => uiScenario(ctx)],
     ];
     for (const [name, step] of steps) {
       if (!only.has(name)) continue;

@@ -26,6 +26,7 @@ import { purgeUploads } from "./registry/purge.ts";
 import type { EventSink } from "./registry/events.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { schema1Conversion } from "./schema1/capability.ts";
+import { uiCapability } from "./ui/mod.ts";
 import { UploadTokens } from "./upload_token.ts";
 
 /** A registry ready to serve. */
@@ -76,6 +77,7 @@ const CAPABILITIES: readonly CapabilityFactory[] = [
   healthCapability,
   metadataSweep,
   schema1Conversion,
+  uiCapability,
 ];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */

@@ -6,6 +6,7 @@
 import { METADATA_KEYS, type MetadataConfig, readMetadata } from "./metadata.ts";
 import type { Reader } from "./reader.ts";
 import { type Section, words } from "./section.ts";
+import { readUi, UI_KEYS, type UiConfig } from "./ui.ts";
 
 const MIB = 1024 * 1024;
 
@@ -33,16 +34,19 @@ export interface BerthConfig {
   };
   /** Names this process in logs; random when absent. */
   instanceid?: string;
+  /** The web UI (`ui.ts`). */
+  ui: UiConfig;
 }
 
 /** The `berth:` section. */
 export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
-    berth: { keys: words("datadir metadata manifests uploads instanceid") },
+    berth: { keys: words("datadir metadata manifests uploads instanceid ui") },
     "berth.metadata": METADATA_KEYS,
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
+    "berth.ui": UI_KEYS,
   },
   read(r) {
     const datadir = dataDir(r);
@@ -57,6 +61,7 @@ export const berth: Section<"berth", BerthConfig> = {
         stalltimeout: r.duration("berth.uploads.stalltimeout") ?? 60_000,
       },
       instanceid: r.text("berth.instanceid"),
+      ui: readUi(r),
     };
   },
 };

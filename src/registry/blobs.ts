@@ -14,7 +14,7 @@ import { retryCommit } from "./atomic.ts";
 import type { EventInput, Events } from "./events.ts";
 import { blobKey, meta } from "./keys.ts";
 import type { BlobRecord } from "./records.ts";
-import type { BlobInfo, BlobService } from "./repository.ts";
+import type { BlobInfo, BlobService, ReadOptions } from "./repository.ts";
 
 /** A blob as the store knows it: the facade's view plus where its bytes are. */
 export interface StoredBlob extends BlobInfo {
@@ -135,9 +135,15 @@ export class RepositoryBlobs implements BlobService {
     return info;
   }
 
-  async open(blob: StoredBlob, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
+  async open(
+    blob: StoredBlob,
+    range?: ByteRange,
+    options: ReadOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
     const stream = await this.blobs.open(blob, range);
-    this.events.pulled({ type: "blob.pulled", digest: blob.digest.value, size: blob.size });
+    if (!options.quiet) {
+      this.events.pulled({ type: "blob.pulled", digest: blob.digest.value, size: blob.size });
+    }
     return stream;
   }
 

@@ -27,6 +27,8 @@
  *                                                 kept beside a manifest link (schema 1)
  * ["tag", <repo>, <tag>]                          TagRecord {digest, updated}: a tag
  * ["tagged", <repo>, <digest>, <tag>]             {}: reverse index, tags of a manifest
+ * ["tag-time", <repo>, <inverted ms>, <tag>]      {digest}: tags newest first (tag_times.ts)
+ * ["tag-times-ready", <repo>]                     {}: every older tag of <repo> is indexed
  * ["referrer", <repo>, <subject>, <digest>]       Descriptor: a manifest whose subject is <subject>
  * ["upload", <upload id>]                         UploadSession
  * ["instance", <instance id>]                     {boot, until}: a live process's heartbeat
@@ -35,6 +37,8 @@
  * ["auth", "signing-key"]                         the built-in token server's ES256 key
  * ["config", "schema1-signing-key"]               the key converted schema 1 manifests are
  *                                                 signed with, without a signingkeyfile
+ * ["config", "ui-secret"]                         signs the web UI's session cookies when
+ *                                                 http.secret is unset
  * ```
  *
  * Repository names and tags are validated before they reach this module, so they need
@@ -85,6 +89,14 @@ export const meta = {
   tags: (repo: string): MetaKey => ["tag", repo],
   tagged: (repo: string, digest: string, tag: string): MetaKey => ["tagged", repo, digest, tag],
   taggedAll: (repo: string, digest: string): MetaKey => ["tagged", repo, digest],
+  tagTime: (repo: string, inverted: string, tag: string): MetaKey => [
+    "tag-time",
+    repo,
+    inverted,
+    tag,
+  ],
+  tagTimes: (repo: string): MetaKey => ["tag-time", repo],
+  tagTimesReady: (repo: string): MetaKey => ["tag-times-ready", repo],
   referrer: (repo: string, subject: string, digest: string): MetaKey => [
     "referrer",
     repo,
@@ -101,4 +113,5 @@ export const meta = {
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
   signingKey: (): MetaKey => ["auth", "signing-key"],
   schema1SigningKey: (): MetaKey => ["config", "schema1-signing-key"],
+  uiSecret: (): MetaKey => ["config", "ui-secret"],
 } as const;

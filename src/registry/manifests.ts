@@ -22,6 +22,7 @@ import { ByteCache } from "./byte_cache.ts";
 import { digestBytes } from "./digest_bytes.ts";
 import type { EventInput, Events } from "./events.ts";
 import { blobKey, meta } from "./keys.ts";
+import { tagTimeMutations } from "./tag_times.ts";
 import type {
   BlobRecord,
   ManifestRecord,
@@ -34,6 +35,7 @@ import type {
   ManifestInfo,
   ManifestRequest,
   ManifestService,
+  Page,
   PutManifestOptions,
   PutManifestResult,
 } from "./repository.ts";
@@ -147,14 +149,28 @@ export class RepositoryManifests implements ManifestService {
     );
     this.#checkAccept(found, reference, request);
     const bytes = assembled ?? await this.manifests.bytes(found);
-    this.events.pulled({
-      type: "manifest.pulled",
-      digest: found.digest.value,
-      size: found.size,
-      mediaType: found.mediaType,
-      ...(found.tag ? { tag: found.tag } : {}),
-    });
+    if (!request.quiet) {
+      this.events.pulled({
+        type: "manifest.pulled",
+        digest: found.digest.value,
+        size: found.size,
+        mediaType: found.mediaType,
+        ...(found.tag ? { tag: found.tag } : {}),
+      });
+    }
     return { ...info(found), bytes };
+  }
+
+  async tagsOf(digest: Digest, n: number): Promise<Page> {
+    const items: string[] = [];
+    const limit = Math.max(0, Math.floor(n));
+    for await (
+      const entry of this.#store.list(meta.taggedAll(this.repo, digest.value), { limit: limit + 1 })
+    ) {
+      items.push(entry.key[3]);
+    }
+    const more = items.length > limit;
+    return { items: more ? items.slice(0, limit) : items, more };
   }
 
   async put(
@@ -269,6 +285,7 @@ export class RepositoryManifests implements ManifestService {
         const value: TagRecord = { digest: digest.value, updated: now };
         mutations.push({ type: "set", key: meta.tag(repo, tag), value });
         mutations.push({ type: "set", key: meta.tagged(repo, digest.value, tag), value: {} });
+        mutations.push(...tagTimeMutations(repo, tag, current[i]?.value, value));
         if (previous !== digest.value) {
           inputs.push({
             type: "tag.moved",
@@ -312,6 +329,7 @@ export class RepositoryManifests implements ManifestService {
         const done = await this.#store.commit([{ key: tag.key, version: tag.version }], [
           { type: "delete", key: tag.key },
           { type: "delete", key: meta.tagged(repo, tag.value.digest, reference) },
+          ...tagTimeMutations(repo, reference, tag.value, null),
           ...this.events.mutations(made),
         ]);
         if (done !== null) this.events.notify(made);
@@ -328,6 +346,8 @@ export class RepositoryManifests implements ManifestService {
         if (!link) throw unknownManifest(repo, reference);
         const checks: Check[] = [{ key: link.key, version: link.version }];
         const mutations: Mutation[] = [];
+        /** Tag index entries of the tags removed (not counted in the batch size). */
+        const index: Mutation[] = [];
         const inputs: EventInput[] = [];
         let batchFull = false;
         for await (const entry of this.#store.list(meta.taggedAll(repo, digest.value))) {
@@ -340,6 +360,7 @@ export class RepositoryManifests implements ManifestService {
           if (current?.value.digest === digest.value) {
             checks.push({ key: current.key, version: current.version });
             mutations.push({ type: "delete", key: current.key });
+            index.push(...tagTimeMutations(repo, tag, current.value, null));
             inputs.push({ type: "tag.deleted", tag, digest: digest.value });
           }
           mutations.push({ type: "delete", key: entry.key });
@@ -361,6 +382,7 @@ export class RepositoryManifests implements ManifestService {
         const made = this.events.make(inputs);
         const done = await this.#store.commit(checks, [
           ...mutations,
+          ...index,
           ...this.events.mutations(made),
         ]);
         if (done === null) return null;
@@ -489,6 +511,7 @@ function splitRefs(refs: ManifestRefs): ManifestRefs[] {
 function info(found: Resolved): ManifestInfo {
   const out: ManifestInfo = { digest: found.digest, size: found.size, mediaType: found.mediaType };
   if (found.subject) out.subject = found.subject;
+  if (found.created) out.created = found.created;
   return out;
 }
 

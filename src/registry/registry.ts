@@ -14,7 +14,15 @@ import type { UploadHashers } from "./hashing.ts";
 import type { Instances } from "./instances.ts";
 import { listRepositories } from "./listing.ts";
 import { ManifestStore, RepositoryManifests } from "./manifests.ts";
-import type { HealthCheck, Page, Registry, Repository } from "./repository.ts";
+import type {
+  HealthCheck,
+  Page,
+  Registry,
+  Repository,
+  RepositorySummary,
+  StorageUsage,
+} from "./repository.ts";
+import { repositorySummary, storageUsage } from "./summary.ts";
 import { RepositoryReferrers, RepositoryTags } from "./tags.ts";
 import { RepositoryUploads, Uploads } from "./uploads.ts";
 
@@ -86,6 +94,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       ]);
     },
     describe: () => ({ storage: driver.name, metadata: store.name }),
+    usage: (): Promise<StorageUsage> => storageUsage(store),
   };
 }
 
@@ -120,5 +129,9 @@ class LocalRepository implements Repository {
   }
   get referrers(): RepositoryReferrers {
     return this.#referrers ??= new RepositoryReferrers(this.manifestStore, this.name);
+  }
+
+  summary(): Promise<RepositorySummary> {
+    return repositorySummary(this.store, this.name);
   }
 }

@@ -55,6 +55,8 @@ export interface ManifestInfo {
   mediaType: string;
   /** Digest of the manifest's `subject`, when it has one. */
   subject?: string;
+  /** When it was pushed (ms since the epoch), when the record knows. */
+  created?: number;
 }
 
 /** A manifest with the bytes to serve. */
@@ -79,10 +81,58 @@ export interface PutManifestOptions {
   anyFormat?: boolean;
 }
 
+/** How content is read. */
+export interface ReadOptions {
+  /**
+   * A look, not a pull (a web page showing a manifest or an image config): no pull event
+   * is recorded, so notifications and pull times see only real pulls.
+   */
+  quiet?: boolean;
+}
+
 /** How a manifest is asked for. */
-export interface ManifestRequest {
+export interface ManifestRequest extends ReadOptions {
   /** The client's `Accept` header (the media types it can take), if any. */
   accept?: string | null;
+}
+
+/** A tag and what it points at. */
+export interface TagEntry {
+  name: string;
+  digest: string;
+  /** When the tag was last moved (ms since the epoch; 0 when unknown). */
+  updated: number;
+}
+
+/** One page of tags, newest first. */
+export interface TagTimePage {
+  items: TagEntry[];
+  /** Cursor of the next page, or null after the last. */
+  next: string | null;
+}
+
+/** What one repository holds, counted from its records. */
+export interface RepositorySummary {
+  tags: number;
+  manifests: number;
+  /** Blobs linked (layers and configs). */
+  blobs: number;
+  /** Bytes of its manifests and linked blobs, each counted once. */
+  bytes: number;
+  /** The last push into it (ms since the epoch), when known. */
+  lastPush: number | null;
+}
+
+/** Storage the registry uses, each blob counted once however many repositories link it. */
+export interface StorageUsage {
+  blobs: number;
+  bytes: number;
+}
+
+/** A section of the registry's status page, contributed by a capability (mirrors, GC ...). */
+export interface StatusSection {
+  title: string;
+  items: { label: string; value: string }[];
 }
 
 /** Blobs of one repository. */
@@ -97,9 +147,13 @@ export interface BlobService {
   require(digest: Digest, options?: { verify?: boolean }): Promise<BlobInfo>;
   /**
    * Streams a blob (or one inclusive byte range of it); `BLOB_UNKNOWN` when its bytes are
-   * gone. A pull event is recorded.
+   * gone. A pull event is recorded unless `options.quiet`.
    */
-  open(blob: BlobInfo, range?: ByteRange): Promise<ReadableStream<Uint8Array>>;
+  open(
+    blob: BlobInfo,
+    range?: ByteRange,
+    options?: ReadOptions,
+  ): Promise<ReadableStream<Uint8Array>>;
   /**
    * A URL the client may fetch the bytes from directly for `ttlSeconds` (storage
    * redirects), or null when the backend offers none. A pull event is recorded.
@@ -140,8 +194,10 @@ export interface UploadService {
 export interface ManifestService {
   /** Resolves a tag or digest (HEAD); `MANIFEST_UNKNOWN` when absent or not acceptable. */
   stat(reference: string, request?: ManifestRequest): Promise<ManifestInfo>;
-  /** The manifest with its bytes (GET); a pull event is recorded. */
+  /** The manifest with its bytes (GET); a pull event is recorded unless `request.quiet`. */
   get(reference: string, request?: ManifestRequest): Promise<ManifestContent>;
+  /** Tags pointing at manifest `digest`, in lexical order, at most `n`. */
+  tagsOf(digest: Digest, n: number): Promise<Page>;
   /** Stores `bytes` under a tag or digest plus `tags`. */
   put(
     reference: string,
@@ -158,6 +214,11 @@ export interface ManifestService {
 export interface TagService {
   /** Tags in lexical order after `last`, at most `n`; `NAME_UNKNOWN` for no repository. */
   list(n: number | null, last: string | null): Promise<Page>;
+  /**
+   * At most `n` tags with their digests, most recently moved first, after `cursor` (the
+   * previous page's `next`); `NAME_UNKNOWN` for no repository.
+   */
+  recent(n: number, cursor: string | null): Promise<TagTimePage>;
 }
 
 /** Referrers of one repository. */
@@ -174,6 +235,8 @@ export interface Repository {
   readonly manifests: ManifestService;
   readonly tags: TagService;
   readonly referrers: ReferrerService;
+  /** Counts of what the repository holds (reads all its records: for pages, not hot paths). */
+  summary(): Promise<RepositorySummary>;
 }
 
 /** The result of a health check of one backend. */
@@ -197,4 +260,11 @@ export interface Registry {
   health(): Promise<HealthCheck[]>;
   /** Names of the backends, for logs (`{ storage: "filesystem", metadata: "kv" }`). */
   describe(): { storage: string; metadata: string };
+  /** Storage used, deduplicated (reads every blob record: for status pages, not hot paths). */
+  usage?(): Promise<StorageUsage>;
+  /**
+   * Sections of a status page. The registry itself has none; a capability that wraps the
+   * registry (mirrors, notifications, garbage collection) adds its own to the inner ones.
+   */
+  status?(): Promise<StatusSection[]>;
 }

@@ -1,7 +1,8 @@
 /**
  * @module
- * {@linkcode TagService} and {@linkcode ReferrerService} of one repository: the two
- * read-only listings of a repository's manifests.
+ * {@linkcode TagService} and {@linkcode ReferrerService} of one repository: the
+ * read-only listings of a repository's manifests (tags by name, tags newest first,
+ * referrers).
  */
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -10,7 +11,8 @@ import { meta } from "./keys.ts";
 import { listTags } from "./listing.ts";
 import type { ManifestStore } from "./manifests.ts";
 import type { ReferrerRecord } from "./records.ts";
-import type { Page, ReferrerService, TagService } from "./repository.ts";
+import type { Page, ReferrerService, TagService, TagTimePage } from "./repository.ts";
+import { recentTags } from "./tag_times.ts";
 
 /** Tags of one repository, in lexical order. */
 export class RepositoryTags implements TagService {
@@ -18,6 +20,10 @@ export class RepositoryTags implements TagService {
 
   list(n: number | null, last: string | null): Promise<Page> {
     return listTags(this.store, this.repo, n, last);
+  }
+
+  recent(n: number, cursor: string | null): Promise<TagTimePage> {
+    return recentTags(this.store, this.repo, n, cursor);
   }
 }
 

@@ -21,15 +21,19 @@ import {
   OCI_MANIFEST,
 } from "../oci/media_types.ts";
 import { digestBytes } from "../registry/digest_bytes.ts";
+import {
+  ManifestsDecorator,
+  RegistryDecorator,
+  RepositoryDecorator,
+} from "../registry/decorators.ts";
 import type {
   ManifestContent,
   ManifestInfo,
   ManifestRequest,
   ManifestService,
-  PutManifestOptions,
-  PutManifestResult,
   Registry,
   Repository,
+  RequestContext,
 } from "../registry/repository.ts";
 import { buildSchema1, EMPTY_LAYER, EMPTY_LAYER_DIGEST } from "./build.ts";
 
@@ -50,57 +54,51 @@ export function schema1Only(accept: string | null | undefined): string | null {
 
 /** Wraps `registry` so that old clients are served schema 1, signed with `key()`. */
 export function convertingRegistry(registry: Registry, key: () => Promise<JwsKey>): Registry {
-  const cache = new Map<string, ManifestContent>();
-  return {
-    repository: (name, context) =>
-      new ConvertingRepository(registry.repository(name, context), key, cache),
-    catalog: (n, last, visible) => registry.catalog(n, last, visible),
-    health: () => registry.health(),
-    describe: () => registry.describe(),
-  };
+  return new ConvertingRegistry(registry, key);
 }
 
-class ConvertingRepository implements Repository {
+class ConvertingRegistry extends RegistryDecorator {
+  readonly #cache = new Map<string, ManifestContent>();
+
+  constructor(inner: Registry, private readonly key: () => Promise<JwsKey>) {
+    super(inner);
+  }
+
+  override repository(name: string, context: RequestContext): Repository {
+    return new ConvertingRepository(this.inner.repository(name, context), this.key, this.#cache);
+  }
+}
+
+class ConvertingRepository extends RepositoryDecorator {
   #manifests?: ConvertingManifests;
 
   constructor(
-    private readonly inner: Repository,
+    inner: Repository,
     private readonly key: () => Promise<JwsKey>,
     private readonly cache: Map<string, ManifestContent>,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get name() {
-    return this.inner.name;
-  }
-  get blobs() {
-    return this.inner.blobs;
-  }
-  get uploads() {
-    return this.inner.uploads;
-  }
-  get tags() {
-    return this.inner.tags;
-  }
-  get referrers() {
-    return this.inner.referrers;
-  }
-  get manifests(): ManifestService {
+  override get manifests(): ManifestService {
     return this.#manifests ??= new ConvertingManifests(this.inner, this.key, this.cache);
   }
 }
 
-class ConvertingManifests implements ManifestService {
+class ConvertingManifests extends ManifestsDecorator {
   constructor(
     private readonly repo: Repository,
     private readonly key: () => Promise<JwsKey>,
     private readonly cache: Map<string, ManifestContent>,
-  ) {}
-
-  get #inner(): ManifestService {
-    return this.repo.manifests;
+  ) {
+    super(repo.manifests);
   }
 
-  async stat(reference: string, request: ManifestRequest = {}): Promise<ManifestInfo> {
+  get #inner(): ManifestService {
+    return this.inner;
+  }
+
+  override async stat(reference: string, request: ManifestRequest = {}): Promise<ManifestInfo> {
     const want = schema1Only(request.accept);
     if (!want) return await this.#inner.stat(reference, request);
     if (reference.includes(":")) return await this.#inner.stat(reference, { accept: null });
@@ -111,7 +109,7 @@ class ConvertingManifests implements ManifestService {
     return info(await this.get(reference, request));
   }
 
-  async get(reference: string, request: ManifestRequest = {}): Promise<ManifestContent> {
+  override async get(reference: string, request: ManifestRequest = {}): Promise<ManifestContent> {
     const want = schema1Only(request.accept);
     if (!want) return await this.#inner.get(reference, request);
     if (reference.includes(":")) return await this.#inner.get(reference, { accept: null });
@@ -125,20 +123,6 @@ class ConvertingManifests implements ManifestService {
     this.cache.set(cacheKey, converted);
     if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     return converted;
-  }
-
-  put(
-    reference: string,
-    bytes: Uint8Array,
-    contentType: string | null,
-    tags: readonly string[],
-    options?: PutManifestOptions,
-  ): Promise<PutManifestResult> {
-    return this.#inner.put(reference, bytes, contentType, tags, options);
-  }
-
-  delete(reference: string): Promise<void> {
-    return this.#inner.delete(reference);
   }
 
   #cacheKey(tag: string, digest: string, want: string): string {

@@ -7,7 +7,12 @@
  */
 import assert from "node:assert/strict";
 import type { CapabilityFactory } from "../../src/capability.ts";
-import type { ManifestService, Registry } from "../../src/registry/repository.ts";
+import {
+  ManifestsDecorator,
+  RegistryDecorator,
+  RepositoryDecorator,
+} from "../../src/registry/decorators.ts";
+import type { ManifestService, Registry, RequestContext } from "../../src/registry/repository.ts";
 import { Layout } from "../helpers/images.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { SIGNED, verifyServed } from "../helpers/schema1.ts";
@@ -17,29 +22,23 @@ const ENABLED = { compatibility: { schema1: { enabled: true } } };
 
 /** A capability recording the bytes of every manifest PUT, as the client sent them. */
 function recorder(pushed: Uint8Array[]): CapabilityFactory {
-  const recording = (m: ManifestService): ManifestService => ({
-    stat: (...a) => m.stat(...a),
-    get: (...a) => m.get(...a),
-    delete: (...a) => m.delete(...a),
-    put: (reference, bytes, contentType, tags, options) => {
-      pushed.push(bytes);
-      return m.put(reference, bytes, contentType, tags, options);
-    },
-  });
-  const wrap = (registry: Registry): Registry => ({
-    ...registry,
-    repository(name, context) {
-      const repo = registry.repository(name, context);
-      return {
-        name: repo.name,
-        blobs: repo.blobs,
-        uploads: repo.uploads,
-        tags: repo.tags,
-        referrers: repo.referrers,
-        manifests: recording(repo.manifests),
-      };
-    },
-  });
+  class Recording extends ManifestsDecorator {
+    override put(...args: Parameters<ManifestService["put"]>) {
+      pushed.push(args[1]);
+      return super.put(...args);
+    }
+  }
+  class RecordingRepository extends RepositoryDecorator {
+    override get manifests(): ManifestService {
+      return new Recording(this.inner.manifests);
+    }
+  }
+  class RecordingRegistry extends RegistryDecorator {
+    override repository(name: string, context: RequestContext) {
+      return new RecordingRepository(this.inner.repository(name, context));
+    }
+  }
+  const wrap = (registry: Registry): Registry => new RecordingRegistry(registry);
   return () => Promise.resolve({ name: "recorder", wrap });
 }
 

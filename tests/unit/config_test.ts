@@ -60,6 +60,7 @@ Deno.test("config: an empty document gives Berth's defaults", () => {
       metadata: { driver: "kv", path: "./data/metadata.kv" },
       manifests: { maxbytes: 4 * MIB },
       uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000, stalltimeout: 60_000 },
+      ui: { enabled: true, sessionttl: 12 * HOUR },
     },
     ignored: [],
   };
@@ -409,4 +410,28 @@ Deno.test("durations in Go's notation", () => {
   for (const bad of ["", "5", "10x", "h", "-1s", "1d", "1h 30m"]) {
     assert.equal(parseDuration(bad), null, bad);
   }
+});
+
+Deno.test("config: berth.ui is on by default; enabled and sessionttl are checked", () => {
+  assert.deepEqual(buildConfig({}).berth.ui, { enabled: true, sessionttl: 12 * HOUR });
+  assert.deepEqual(
+    buildConfig({ berth: { ui: { enabled: false, sessionttl: "30m" } } }).berth.ui,
+    { enabled: false, sessionttl: 30 * 60_000 },
+  );
+  assert.equal(buildConfig({}, { REGISTRY_BERTH_UI_ENABLED: "false" }).berth.ui.enabled, false);
+  assertConfigError(
+    () => buildConfig({ berth: { ui: { enabled: "maybe" } } }),
+    "berth.ui.enabled",
+    /must be true or false, got "maybe"/,
+  );
+  assertConfigError(
+    () => buildConfig({ berth: { ui: { sessionttl: 3600 } } }),
+    "berth.ui.sessionttl",
+    /positive duration with a unit/,
+  );
+  assertConfigError(
+    () => buildConfig({ berth: { ui: { theme: "dark" } } }),
+    "berth.ui.theme",
+    /is not a known setting/,
+  );
 });
