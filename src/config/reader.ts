@@ -45,12 +45,16 @@ export class Reader {
     throw new ConfigError(path, message, this.#origins.get(path));
   }
 
-  /** The value at `path`; YAML's `null` (an empty key) reads as absent. */
+  /**
+   * The value at `path`; YAML's `null` (an empty key) reads as absent. A numeric part
+   * indexes a list (`notifications.endpoints.0.url`), as the environment names them.
+   */
   get(path: string): unknown {
     let at: unknown = this.#doc;
     for (const part of path.split(".")) {
-      if (!isObject(at)) return undefined;
-      at = at[part];
+      if (Array.isArray(at) && /^\d+$/.test(part)) at = at[Number(part)];
+      else if (!isObject(at)) return undefined;
+      else at = at[part];
     }
     return at ?? undefined;
   }
