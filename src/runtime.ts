@@ -13,6 +13,7 @@ import type { Config } from "./config/mod.ts";
 import { Leases } from "./jobs/lease.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { notificationsCapability } from "./notifications/mod.ts";
 import { UploadHashers } from "./registry/hashing.ts";
 import { HEARTBEAT_TTL_MS, Instances } from "./registry/instances.ts";
 import { meta } from "./registry/keys.ts";
@@ -57,7 +58,9 @@ const JOB_LEASE_MS = 30_000;
  * The capabilities a runtime may have, one line each (see `src/capability.ts`); each
  * factory returns null unless its section is configured.
  */
-const CAPABILITIES: readonly CapabilityFactory[] = [];
+const CAPABILITIES: readonly CapabilityFactory[] = [
+  notificationsCapability,
+];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(

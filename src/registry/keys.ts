@@ -31,6 +31,10 @@
  * ["lease", <job>]                                {instance, boot, until}: who runs a fleet-wide job
  * ["config", "upload-secret"]                     secret of upload URLs when http.secret is unset
  * ["auth", "signing-key"]                         the built-in token server's ES256 key
+ * ["notify-queue", <endpoint>, <seq>]             QueuedEvent: an event waiting for delivery to
+ *                                                 a webhook endpoint; <seq> orders it
+ * ["notify-dead", <endpoint>, <seq>]              DeadLetter: an event that outlived maxage
+ * ["notify-stats", <endpoint>]                    EndpointCounters: deliveries, failures, retry
  * ```
  *
  * Repository names and tags are validated before they reach this module, so they need
@@ -82,4 +86,9 @@ export const meta = {
   lease: (job: string): MetaKey => ["lease", job],
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
   signingKey: (): MetaKey => ["auth", "signing-key"],
+  notifyQueue: (endpoint: string): MetaKey => ["notify-queue", endpoint],
+  notifyQueued: (endpoint: string, seq: string): MetaKey => ["notify-queue", endpoint, seq],
+  notifyDeadAll: (endpoint: string): MetaKey => ["notify-dead", endpoint],
+  notifyDead: (endpoint: string, seq: string): MetaKey => ["notify-dead", endpoint, seq],
+  notifyStats: (endpoint: string): MetaKey => ["notify-stats", endpoint],
 } as const;
