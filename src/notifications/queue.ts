@@ -16,7 +16,10 @@ import type { NotificationEvent } from "./event.ts";
 
 /** An event waiting for one endpoint. */
 export interface QueuedEvent {
-  /** When the event happened (ms since the epoch; `maxage` counts from here). */
+  /**
+   * When the event happened, or was put back from the dead letters (ms since the epoch;
+   * `maxage` counts from here).
+   */
   at: number;
   event: NotificationEvent;
   /** The target is a manifest (its references are added at delivery when asked for). */
@@ -141,7 +144,8 @@ export async function listDeadLetters(
 /**
  * Moves dead letters back into the queue under their own sequence numbers (so they go
  * out before anything recorded after them), or drops them (`discard`). `ids` picks
- * letters by event id; `"all"` takes every one. Returns how many were moved.
+ * letters by event id; `"all"` takes every one. A letter put back has `maxage` again
+ * from now. Returns how many were moved.
  */
 export async function reviveDeadLetters(
   store: MetadataStore,
@@ -160,7 +164,7 @@ export async function reviveDeadLetters(
     batch.push({ type: "delete", key: e.key });
     if (!discard) {
       const { dead: _, ...queued } = e.value;
-      batch.push(queueMutation(endpoint, e.key[2], queued));
+      batch.push(queueMutation(endpoint, e.key[2], { ...queued, at: Date.now() }));
     }
     moved++;
     if (batch.length >= 2 * COMMIT_BATCH) await flush();
