@@ -23,6 +23,7 @@ export class Receiver {
   /** Every request, accepted or not, in arrival order. */
   readonly deliveries: Delivery[] = [];
   readonly #status = new Map<string, number>();
+  readonly #delay = new Map<string, number>();
   #server: Deno.HttpServer | null = null;
   #port = 0;
 
@@ -40,9 +41,13 @@ export class Receiver {
     return `http://127.0.0.1:${this.#port}${path}`;
   }
 
-  /** Answers requests to `path` with `status` from now on (200 by default). */
-  answer(path: string, status: number): void {
+  /**
+   * Answers requests to `path` with `status` from now on (200 by default), after
+   * `delayMs` (the request is recorded on arrival).
+   */
+  answer(path: string, status: number, delayMs = 0): void {
     this.#status.set(path, status);
+    this.#delay.set(path, delayMs);
   }
 
   /** Stops listening: connections are refused until {@linkcode up}. */
@@ -113,6 +118,8 @@ export class Receiver {
       events = Array.isArray(parsed) ? parsed : parsed.events ?? [];
     } catch { /* kept as text */ }
     this.deliveries.push({ path, at: Date.now(), status, headers: req.headers, body, events });
+    const delay = this.#delay.get(path) ?? 0;
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     return new Response(null, { status });
   }
 }
