@@ -45,10 +45,18 @@ export interface DeliveryOptions {
   pollMs?: number;
   /** How long one run holds the lease (default 15 s). */
   holdMs?: number;
+  /**
+   * How long to let events gather before sending what is not a full envelope (default
+   * 100 ms): one envelope for a burst, not one request per event.
+   */
+  gatherMs?: number;
 }
 
-/** How one attempt went. */
-type Outcome = "idle" | "sent" | "failed";
+/**
+ * How one attempt went: nothing to send, a full envelope sent (more may wait), a partial
+ * one sent (the queue is empty or nearly), or a failure.
+ */
+type Outcome = "idle" | "sent" | "partial" | "failed";
 
 /** Delivers one endpoint's queue. */
 export class EndpointDelivery {
@@ -97,6 +105,9 @@ export class EndpointDelivery {
       const outcome = await this.attempt(counters, signal);
       if (outcome === "idle") {
         await this.#idle(Math.min(this.#o.pollMs ?? 500, until - Date.now()), signal);
+        if (this.#woken) await pause(this.#o.gatherMs ?? 100, signal);
+      } else if (outcome === "partial") {
+        await pause(this.#o.gatherMs ?? 100, signal);
       }
     }
   }
@@ -146,7 +157,9 @@ export class EndpointDelivery {
         [countersMutation(this.name, counters)],
       );
       if (recovered) logger.info("notifications: endpoint accepts events again", this.#log());
-      return "sent";
+      return batch.entries.length < entries.length || entries.length >= (this.#o.batch ?? 100)
+        ? "sent"
+        : "partial";
     }
     counters.failures++;
     counters.consecutive++;
