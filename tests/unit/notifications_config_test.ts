@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import { buildConfig, loadConfig } from "../../src/config/mod.ts";
 import { assertConfigError } from "../helpers/config.ts";
 
@@ -189,4 +190,11 @@ Deno.test("notifications config: mistakes stop start-up naming the setting", () 
     "notifications.endpoints.0.threshold",
     /got "many" \(set by REGISTRY_NOTIFICATIONS_ENDPOINTS_0_THRESHOLD\)/,
   );
+});
+Deno.test("notifications config: the README's example loads", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const block = /## Notifications[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, "README has a Notifications section with a YAML example");
+  const c = buildConfig(parse(block[1]));
+  assert.ok(c.notifications!.endpoints.length >= 1);
 });
