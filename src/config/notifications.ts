@@ -58,6 +58,12 @@ export interface NotificationsConfig {
   endpoints: EndpointConfig[];
 }
 
+/**
+ * Endpoints that may be enabled at once. A manifest pushed with 50 tags is 50 events, each
+ * queued for every endpoint in the push's commit, which holds at most 1,000 mutations.
+ */
+export const MAX_ENDPOINTS = 10;
+
 const ENDPOINT_KEYS = words(
   "name disabled url headers timeout threshold backoff ignoredmediatypes ignore " +
     "format secret repositories maxage",
@@ -82,6 +88,13 @@ export const notifications: Section<"notifications", NotificationsConfig | undef
       }
       seen.add(e.name);
     });
+    if (endpoints.filter((e) => !e.disabled).length > MAX_ENDPOINTS) {
+      r.fail(
+        "notifications.endpoints",
+        `may enable at most ${MAX_ENDPOINTS} endpoints (each change's commit carries one ` +
+          `record per endpoint), got ${endpoints.filter((e) => !e.disabled).length}`,
+      );
+    }
     return {
       includeReferences: r.bool("notifications.events.includereferences") ?? false,
       endpoints,
@@ -115,6 +128,9 @@ function readEndpoint(r: Reader, path: string): EndpointConfig {
   const url = r.text(`${path}.url`) ?? r.fail(`${path}.url`, "is required");
   if (!/^https?:\/\/[^/?#]+/.test(url) || !URL.canParse(url)) {
     r.fail(`${path}.url`, `must be an http(s) URL, got "${url}"`);
+  }
+  if (new URL(url).username || new URL(url).password) {
+    r.fail(`${path}.url`, "must not hold credentials: send them in headers (Authorization)");
   }
   const actions = stringList(r, `${path}.ignore.actions`) ?? [];
   for (const [i, action] of actions.entries()) {

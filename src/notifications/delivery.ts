@@ -24,7 +24,7 @@ import type { Logger } from "../log.ts";
 import { retryDelay } from "./backoff.ts";
 import { encodeBody } from "./body.ts";
 import type { NotificationEvent } from "./event.ts";
-import { deadLetter, dequeue, type Entry, type QueuedEvent, queueHead } from "./queue.ts";
+import { deadLetter, dequeue, type Entry, eventsOf, type QueuedEvent, queueHead } from "./queue.ts";
 import type { ReferenceReader } from "./references.ts";
 import { send } from "./send.ts";
 import { countersMutation, type EndpointCounters, readCounters } from "./stats.ts";
@@ -145,7 +145,7 @@ export class EndpointDelivery {
     if (result.ok) {
       const recovered = counters.consecutive > 0;
       counters.deliveries++;
-      counters.delivered += batch.entries.length;
+      counters.delivered += batch.events.length;
       counters.consecutive = 0;
       counters.lastSuccess = now;
       delete counters.lastError;
@@ -180,17 +180,17 @@ export class EndpointDelivery {
     const limit = this.#o.maxBodyBytes ?? 1024 * 1024;
     let bytes = 0;
     for (const entry of entries) {
-      let event = entry.value.event;
-      if (this.#o.references && entry.value.manifest && event.target.digest) {
-        const references = await this.#o.references.of(
-          event.target.digest,
-          event.target.mediaType ?? "",
-        );
-        if (references) event = { ...event, target: { ...event.target, references } };
+      let these = eventsOf(entry.value);
+      const { target } = entry.value.event;
+      if (this.#o.references && entry.value.manifest && target.digest) {
+        const references = await this.#o.references.of(target.digest, target.mediaType ?? "");
+        if (references) {
+          these = these.map((e) => ({ ...e, target: { ...e.target, references } }));
+        }
       }
-      const size = JSON.stringify(event).length;
+      const size = these.reduce((n, e) => n + JSON.stringify(e).length, 0);
       if (events.length && bytes + size > limit) break;
-      events.push(event);
+      events.push(...these);
       taken.push(entry);
       bytes += size;
     }

@@ -64,7 +64,7 @@ export function toNotificationEvents(
   origin: EventOrigin,
 ): NotificationEvent[] {
   const { context, repository } = event;
-  const base = origin.baseUrl ?? (context.host ? `http://${context.host}` : undefined);
+  const base = origin.baseUrl ?? (context.host ? `http://${clip(context.host)}` : undefined);
   const url = (kind: "blobs" | "manifests", digest: string) =>
     base ? { url: `${base}/v2/${repository}/${kind}/${digest}` } : {};
   const make = (
@@ -79,9 +79,9 @@ export function toNotificationEvents(
     request: {
       id: context.requestId,
       ...(context.addr ? { addr: context.addr } : {}),
-      ...(context.host ? { host: context.host } : {}),
+      ...(context.host ? { host: clip(context.host) } : {}),
       method: context.method,
-      useragent: context.userAgent,
+      useragent: clip(context.userAgent),
     },
     actor: context.actor ? { name: context.actor } : {},
     source: origin.source,
@@ -122,14 +122,31 @@ export function toNotificationEvents(
         ...content(event.mediaType, event.digest, event.size),
         ...url("manifests", event.digest),
       };
-      if (event.tags.length === 0) return [make("push", target)];
-      return event.tags.map((tag, i) =>
-        make("push", { ...target, tag }, i === 0 ? event.id : derivedId(event.id, tag))
-      );
+      return event.tags.length ? perTag(make("push", target), event.tags) : [make("push", target)];
     }
     case "tag.moved":
       return [];
   }
+}
+
+/**
+ * One push of `first` per tag: the first keeps its id, the others get ids derived from it
+ * and their tag.
+ */
+export function perTag(first: NotificationEvent, tags: readonly string[]): NotificationEvent[] {
+  return tags.map((tag, i) => ({
+    ...first,
+    id: i === 0 ? first.id : derivedId(first.id, tag),
+    target: { ...first.target, tag },
+  }));
+}
+
+/**
+ * Headers a client chooses, cut to a length that keeps every event small: each is queued
+ * in the commit of its change, once per endpoint.
+ */
+function clip(text: string): string {
+  return text.length > 256 ? text.slice(0, 256) : text;
 }
 
 /** A UUID-shaped id derived from `id` and `tag` (stable: the same inputs, the same id). */

@@ -98,7 +98,7 @@ function sourceAddr(config: Config): string {
 function describe(e: EndpointConfig): Record<string, unknown> {
   return {
     endpoint: e.name,
-    url: e.url,
+    url: e.url.replace(/[?#].*$/, ""), // a query may hold a token
     timeout: e.timeout,
     threshold: e.threshold,
     backoff: e.backoff,

@@ -111,11 +111,18 @@ export class Outbox implements EventSink {
     }
   }
 
-  /** The queue entries of one event, one per endpoint that takes each of its events. */
+  /**
+   * The queue entries of one event: one per endpoint that takes each of its notification
+   * events. A manifest pushed with several tags is one entry holding the tags (the pushes
+   * differ only in their tag and id).
+   */
   #mutations(event: RegistryEvent): Mutation[] {
     const manifest = event.type === "manifest.pushed" || event.type === "manifest.pulled";
+    const notifications = toNotificationEvents(event, this.#o.origin);
+    const grouped = event.type === "manifest.pushed" && event.tags.length > 1;
+    const entries = grouped ? [notifications[0]] : notifications;
     const out: Mutation[] = [];
-    for (const notification of toNotificationEvents(event, this.#o.origin)) {
+    for (const notification of entries) {
       let seq: string | undefined;
       for (const endpoint of this.#o.endpoints) {
         if (!endpoint.filter.accepts(notification)) continue;
@@ -124,6 +131,7 @@ export class Outbox implements EventSink {
           at: event.at,
           event: notification,
           ...(manifest ? { manifest: true as const } : {}),
+          ...(grouped ? { tags: event.tags } : {}),
         }));
       }
     }

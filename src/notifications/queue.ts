@@ -12,7 +12,7 @@
  */
 import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { meta } from "../registry/keys.ts";
-import type { NotificationEvent } from "./event.ts";
+import { type NotificationEvent, perTag } from "./event.ts";
 
 /** An event waiting for one endpoint. */
 export interface QueuedEvent {
@@ -24,6 +24,16 @@ export interface QueuedEvent {
   event: NotificationEvent;
   /** The target is a manifest (its references are added at delivery when asked for). */
   manifest?: true;
+  /**
+   * A manifest pushed with several tags: one push per tag, of which `event` is the first
+   * (stored once, so a push with many tags stays small in its commit).
+   */
+  tags?: string[];
+}
+
+/** The notification events a queue entry stands for. */
+export function eventsOf(queued: QueuedEvent): NotificationEvent[] {
+  return queued.tags ? perTag(queued.event, queued.tags) : [queued.event];
 }
 
 /** An event moved out of the queue undelivered. */
@@ -160,7 +170,7 @@ export async function reviveDeadLetters(
     batch = [];
   };
   for await (const e of store.list<DeadLetter>(meta.notifyDeadAll(endpoint))) {
-    if (ids !== "all" && !ids.has(e.value.event.id)) continue;
+    if (ids !== "all" && !eventsOf(e.value).some((event) => ids.has(event.id))) continue;
     batch.push({ type: "delete", key: e.key });
     if (!discard) {
       const { dead: _, ...queued } = e.value;
@@ -173,17 +183,22 @@ export async function reviveDeadLetters(
   return moved;
 }
 
-/** How many records a prefix holds, counting at most `cap`; and the first one. */
-export async function countPrefix<T>(
+/**
+ * How many events the entries under `prefix` stand for, reading at most `cap` entries;
+ * and the first entry.
+ */
+export async function countEvents<T extends QueuedEvent>(
   store: MetadataStore,
   prefix: readonly string[],
   cap: number,
 ): Promise<{ count: number; capped: boolean; first: T | null }> {
   let count = 0;
+  let entries = 0;
   let first: T | null = null;
   for await (const e of store.list<T>(prefix, { limit: cap + 1 })) {
-    if (count === 0) first = e.value;
-    if (++count > cap) return { count: cap, capped: true, first };
+    if (entries === 0) first = e.value;
+    if (++entries > cap) return { count, capped: true, first };
+    count += e.value.tags?.length || 1;
   }
   return { count, capped: false, first };
 }

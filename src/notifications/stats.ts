@@ -8,7 +8,7 @@
  */
 import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { meta } from "../registry/keys.ts";
-import { countPrefix, type DeadLetter, type QueuedEvent } from "./queue.ts";
+import { countEvents, type DeadLetter, type QueuedEvent } from "./queue.ts";
 
 /** What the delivering instance counts for one endpoint. */
 export interface EndpointCounters {
@@ -35,7 +35,7 @@ export interface EndpointCounters {
 export interface EndpointStats extends EndpointCounters {
   name: string;
   url: string;
-  /** Events waiting (counted up to {@linkcode COUNT_CAP}; `pendingCapped` says so). */
+  /** Events waiting (in at most {@linkcode COUNT_CAP} records; `pendingCapped` says so). */
   pending: number;
   pendingCapped: boolean;
   /** Age of the oldest waiting event in milliseconds; null when none waits. */
@@ -44,7 +44,7 @@ export interface EndpointStats extends EndpointCounters {
   deadLetters: number;
 }
 
-/** Queue entries counted at most, so a huge backlog costs a bounded listing. */
+/** Queue records read at most when counting, so a huge backlog costs a bounded listing. */
 export const COUNT_CAP = 100_000;
 
 /** Counters of an endpoint that was never tried. */
@@ -75,8 +75,8 @@ export async function readEndpointStats(
   return await Promise.all(endpoints.map(async ({ name, url }) => {
     const [counters, queue, dead] = await Promise.all([
       readCounters(store, name),
-      countPrefix<QueuedEvent>(store, meta.notifyQueue(name), COUNT_CAP),
-      countPrefix<DeadLetter>(store, meta.notifyDeadAll(name), COUNT_CAP),
+      countEvents<QueuedEvent>(store, meta.notifyQueue(name), COUNT_CAP),
+      countEvents<DeadLetter>(store, meta.notifyDeadAll(name), COUNT_CAP),
     ]);
     return {
       name,

@@ -177,6 +177,20 @@ Deno.test("notifications config: mistakes stop start-up naming the setting", () 
     ],
     [{ notifications: { endpoints: { url: "http://a/" } } }, "notifications.endpoints", /a list/],
     [
+      endpoint({ url: "https://user:pw@hooks.example/x" }),
+      "notifications.endpoints.0.url",
+      /must not hold credentials/,
+    ],
+    [
+      {
+        notifications: {
+          endpoints: Array.from({ length: 11 }, (_, i) => ({ name: `e${i}`, url: "http://a/" })),
+        },
+      },
+      "notifications.endpoints",
+      /may enable at most 10 endpoints .* got 11/,
+    ],
+    [
       { notifications: { events: { includerefs: true } } },
       "notifications.events.includerefs",
       /known/,

@@ -8,7 +8,7 @@ import { encodeBody, toCloudEvent } from "../../src/notifications/body.ts";
 import { type NotificationEvent, toNotificationEvents } from "../../src/notifications/event.ts";
 import { EndpointFilter } from "../../src/notifications/filter.ts";
 import { Outbox } from "../../src/notifications/outbox.ts";
-import { queueHead, Sequencer } from "../../src/notifications/queue.ts";
+import { eventsOf, type QueuedEvent, queueHead, Sequencer } from "../../src/notifications/queue.ts";
 import { sign, verifySignature } from "../../src/notifications/signature.ts";
 import type { EventInput, RegistryEvent, RequestContext } from "../../src/registry/events.ts";
 
@@ -127,6 +127,13 @@ Deno.test("notification events: each registry event in distribution's shape", as
       ORIGIN,
     );
     assert.deepEqual([pull.action, pull.target.tag, pull.target.mediaType], ["pull", "v1", "m"]);
+  });
+  await t.step("headers a client chooses are cut to 256 characters", () => {
+    const [e] = toNotificationEvents(
+      event({ type: "blob.pulled", digest: D1, size: 1 }, { userAgent: "x".repeat(5000) }),
+      ORIGIN,
+    );
+    assert.equal(e.request.useragent.length, 256);
   });
   await t.step("changes the registry makes itself name no host and no URL", () => {
     const [e] = toNotificationEvents(
@@ -282,6 +289,25 @@ Deno.test("outbox: changes queue in the commit, per accepting endpoint; pulls ar
     assert.equal(woken, 0, "nothing is woken before the commit");
     outbox.notify([event({ type: "blob.pushed", digest: D1, size: 1 })]);
     assert.equal(woken, 1);
+  });
+  await t.step("a manifest pushed with several tags is one entry standing for each push", () => {
+    const pushed = event({
+      type: "manifest.pushed",
+      digest: D2,
+      size: 9,
+      mediaType: "m",
+      references: [],
+      tags: ["a", "b", "c"],
+    });
+    const mutations = outbox.record([pushed]);
+    assert.equal(mutations.length, 2, "one per endpoint");
+    const queued = (mutations[0] as { value: QueuedEvent }).value;
+    assert.deepEqual(queued.tags, ["a", "b", "c"]);
+    assert.deepEqual(
+      eventsOf(queued),
+      toNotificationEvents(pushed, ORIGIN),
+      "the same events, ids and all, as if stored one by one",
+    );
   });
   await t.step("pulls wait in memory, bounded; a store that fails keeps them", async () => {
     const pull = (n: number) => event({ type: "blob.pulled", digest: D1, size: n });
