@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { MemoryMetadataStore } from "../../drivers/metadata/memory.ts";
 import type { MetadataStore } from "../../drivers/metadata/types.ts";
-import { silentLogger } from "../../src/log.ts";
+import { MemoryBlobDriver } from "../../drivers/blob/memory.ts";
+import { buildConfig } from "../../src/config/mod.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+import { createNotifications } from "../../src/notifications/mod.ts";
+import { Instances } from "../../src/registry/instances.ts";
 import { retryDelay } from "../../src/notifications/backoff.ts";
 import { encodeBody, toCloudEvent } from "../../src/notifications/body.ts";
 import { type NotificationEvent, toNotificationEvents } from "../../src/notifications/event.ts";
@@ -324,4 +328,58 @@ Deno.test("outbox: changes queue in the commit, per accepting endpoint; pulls ar
     assert.deepEqual(await queueHead(memory, "pushes", 10), [], "ignores pulls");
     assert.equal(woken, 2);
   });
+});
+
+Deno.test("notifications capability: configured endpoints are logged without secrets; statistics while pending", async () => {
+  const doc = (endpoints: unknown[]) => ({
+    storage: { inmemory: {} },
+    berth: { metadata: { driver: "memory" } },
+    notifications: { endpoints },
+  });
+  const store = new MemoryMetadataStore();
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: "info",
+    instanceId: "t",
+    write: (_, line) => lines.push(JSON.parse(line)),
+  });
+  const ctx = (config: ReturnType<typeof buildConfig>) => ({
+    config,
+    logger,
+    instances: new Instances(store, "t"),
+    drivers: { blobs: new MemoryBlobDriver(), metadata: store },
+  });
+  const endpoint = {
+    name: "a",
+    url: "http://127.0.0.1:9/hook?token=abc",
+    secret: "s3cret",
+    headers: { Authorization: ["Bearer xyz"] },
+  };
+  const cap = createNotifications(ctx(buildConfig(doc([endpoint]))))!;
+  const configured = lines.find((l) => l.msg === "notifications: endpoint configured")!;
+  assert.equal(configured.url, "http://127.0.0.1:9/hook");
+  assert.deepEqual(configured.headers, ["Authorization"]);
+  assert.equal(configured.signed, true);
+  assert.doesNotMatch(JSON.stringify(lines), /xyz|s3cret|abc/);
+
+  await store.commit(
+    [],
+    cap.sinks![0].record!([event({ type: "blob.pushed", digest: D1, size: 1 })]),
+  );
+  const job = cap.jobs!.find((j) => j.name === "notify-stats")!;
+  assert.equal(job.fleet, "one");
+  await job.run(new AbortController().signal);
+  const logged = lines.filter((l) => l.msg === "notifications: endpoint statistics");
+  assert.equal(logged.length, 1);
+  assert.equal(logged[0].endpoint, "a");
+  assert.equal(logged[0].pending, 1);
+  assert.ok((logged[0].oldestPendingMs as number) >= 0);
+  assert.deepEqual(cap.jobs!.map((j) => j.name).sort(), [
+    "notify-pulls",
+    "notify-stats",
+    "notify:a",
+  ]);
+
+  assert.equal(createNotifications(ctx(buildConfig(doc([])))), null);
+  assert.equal(createNotifications(ctx(buildConfig(doc([{ ...endpoint, disabled: true }])))), null);
 });
