@@ -45,7 +45,7 @@ export interface EndpointStats extends EndpointCounters {
 }
 
 /** Queue records read at most when counting, so a huge backlog costs a bounded listing. */
-export const COUNT_CAP = 100_000;
+export const COUNT_CAP = 10_000;
 
 /** Counters of an endpoint that was never tried. */
 export function emptyCounters(): EndpointCounters {
