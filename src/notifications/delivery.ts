@@ -47,7 +47,7 @@ export interface DeliveryOptions {
   holdMs?: number;
   /**
    * How long to let events gather before sending what is not a full envelope (default
-   * 100 ms): one envelope for a burst, not one request per event.
+   * 250 ms): one envelope for a burst, not one request per event.
    */
   gatherMs?: number;
 }
@@ -105,9 +105,9 @@ export class EndpointDelivery {
       const outcome = await this.attempt(counters, signal);
       if (outcome === "idle") {
         await this.#idle(Math.min(this.#o.pollMs ?? 500, until - Date.now()), signal);
-        if (this.#woken) await pause(this.#o.gatherMs ?? 100, signal);
+        if (this.#woken) await pause(this.#o.gatherMs ?? 250, signal);
       } else if (outcome === "partial") {
-        await pause(this.#o.gatherMs ?? 100, signal);
+        await pause(this.#o.gatherMs ?? 250, signal);
       }
     }
   }
