@@ -7,9 +7,9 @@
  * again by the next holder, with the same ids: delivery is at least once.
  *
  * A run holds the lease for a while ({@linkcode DeliveryOptions.holdMs}), sending what is
- * queued and then waiting for more: woken at once by events this process queues, and
- * looking at the queue every {@linkcode DeliveryOptions.pollMs} for events other
- * instances queue. A failed attempt is retried after {@linkcode retryDelay}; the time of
+ * queued and then waiting for more: woken by events this process queues (which gather for
+ * {@linkcode DeliveryOptions.gatherMs} into one envelope), and looking at the queue every
+ * {@linkcode DeliveryOptions.pollMs} for events other instances queue. A failed attempt is retried after {@linkcode retryDelay}; the time of
  * the next attempt is stored with the counters, so a new lease holder keeps to it.
  * Events older than `maxage` go to the dead letters before each attempt.
  *
