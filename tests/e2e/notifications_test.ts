@@ -204,6 +204,14 @@ Deno.test("notifications: pushes, pulls, mounts and deletes reach each endpoint 
       assert.deepEqual(byRequest("req-delete-blob").map((e) => [e.action, e.target]), [
         ["delete", { digest: layer.digest, repository: "team/copy" }],
       ]);
+      // The other endpoints deliver on their own schedule: wait until every queue is empty.
+      const enabled = reg.config.notifications!.endpoints.filter((e) => !e.disabled);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const stats = await readEndpointStats(reg.runtime.drivers.metadata, enabled);
+        if (stats.every((s) => s.pending === 0)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     });
 
     await t.step("events of each repository arrive in the order they happened", () => {
