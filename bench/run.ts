@@ -5,8 +5,8 @@
  * Berth is better) and the targets, and writes every sample to `bench/results/latest.json`.
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
- * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres, ui
- * (`transfer` = the first three). See `bench/README.md`.
+ * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres, ui,
+ * notify (`transfer` = the first three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
 import { blobFile } from "./data.ts";
@@ -14,6 +14,7 @@ import { memory, type Server, startBerth, startDistribution, stopAll } from "./s
 import { renderTable, Report } from "./report.ts";
 import { postgresScenario } from "./scenarios/postgres.ts";
 import { metricsScenario } from "./scenarios/metrics.ts";
+import { notifyScenario } from "./scenarios/notify.ts";
 import { rateScenario } from "./scenarios/rate.ts";
 import { resumeScenario } from "./scenarios/resume.ts";
 import { rssScenario } from "./scenarios/rss.ts";
@@ -34,6 +35,7 @@ const SCENARIOS = [
   "s3",
   "postgres",
   "ui",
+  "notify",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
       ["s3", () => s3Scenario(ctx, only.has("rss") || only.size === 1)],
       ["postgres", () => postgresScenario(ctx)],
       ["ui", () => uiScenario(ctx)],
+      ["notify", () => notifyScenario(ctx)],
     ];
     for (const [name, step] of steps) {
       if (!only.has(name)) continue;

@@ -19,6 +19,7 @@ import { healthCapability } from "./health/mod.ts";
 import { metricsCapability } from "./metrics/mod.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { tracingCapability } from "./tracing/mod.ts";
+import { notificationsCapability } from "./notifications/mod.ts";
 import { UploadHashers } from "./registry/hashing.ts";
 import { HEARTBEAT_TTL_MS, Instances } from "./registry/instances.ts";
 import { meta } from "./registry/keys.ts";
@@ -78,6 +79,7 @@ const CAPABILITIES: readonly CapabilityFactory[] = [
   metadataSweep,
   schema1Conversion,
   uiCapability,
+  notificationsCapability,
 ];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */

@@ -7,7 +7,7 @@
  */
 import type { Command } from "./command.ts";
 import { serveCommand } from "./serve.ts";
-import { metadataCommandEntry } from "./metadata_entry.ts";
+import { metadataCommandEntry, notificationsCommandEntry } from "./lazy.ts";
 import { versionCommand, versionLine } from "./version.ts";
 
 export type { Command };
@@ -16,6 +16,7 @@ export type { Command };
 export const COMMANDS: readonly Command[] = [
   serveCommand,
   metadataCommandEntry,
+  notificationsCommandEntry,
   versionCommand,
 ];
 

@@ -86,7 +86,7 @@ function readHttp(r: Reader): HttpConfig {
     ...listenAddr(r, "http.addr", addr),
     host: host === undefined ? undefined : baseUrl(r, host),
     secret: r.text("http.secret"),
-    headers: readHeaders(r),
+    headers: readHeaderLists(r, "http.headers"),
     draintimeout: r.duration("http.draintimeout") ?? 30_000,
   };
   const tls = readTls(r);
@@ -179,15 +179,19 @@ function baseUrl(r: Reader, host: string): string {
   return url.origin;
 }
 
-function readHeaders(r: Reader): Record<string, string[]> {
-  const raw = r.get("http.headers");
+/**
+ * A mapping of header names to lists of values at `path` (`http.headers`, an endpoint's
+ * `headers`); from the environment, a list is written `[a, b]`.
+ */
+export function readHeaderLists(r: Reader, path: string): Record<string, string[]> {
+  const raw = r.get(path);
   if (raw === undefined) return {};
   if (!isObject(raw)) {
-    return r.fail("http.headers", `must be a mapping of header lists, got ${JSON.stringify(raw)}`);
+    return r.fail(path, `must be a mapping of header lists, got ${JSON.stringify(raw)}`);
   }
   const headers: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(raw)) {
-    const setting = `http.headers.${name}`;
+    const setting = `${path}.${name}`;
     if (!/^[!#$%&'*+.^`|~\w-]+$/.test(name)) r.fail(setting, `is not a header name`);
     // From the environment, distribution's `[a, b]` list notation; else one value.
     const list = Array.isArray(values)

@@ -46,8 +46,9 @@ export class Reader {
   }
 
   /**
-   * The value at `path` (a numeric part indexes a list: `health.tcp.0.addr`); YAML's
-   * `null` (an empty key) reads as absent.
+   * The value at `path`; YAML's `null` (an empty key) reads as absent. A numeric part
+   * indexes a list (`notifications.endpoints.0.url`, `health.tcp.0.addr`), as the
+   * environment names them.
    */
   get(path: string): unknown {
     let at: unknown = this.#doc;

@@ -39,6 +39,10 @@
  *                                                 signed with, without a signingkeyfile
  * ["config", "ui-secret"]                         signs the web UI's session cookies when
  *                                                 http.secret is unset
+ * ["notify-queue", <endpoint>, <seq>]             QueuedEvent: an event waiting for delivery to
+ *                                                 a webhook endpoint; <seq> orders it
+ * ["notify-dead", <endpoint>, <seq>]              DeadLetter: an event that outlived maxage
+ * ["notify-stats", <endpoint>]                    EndpointCounters: deliveries, failures, retry
  * ```
  *
  * Repository names and tags are validated before they reach this module, so they need
@@ -114,4 +118,9 @@ export const meta = {
   signingKey: (): MetaKey => ["auth", "signing-key"],
   schema1SigningKey: (): MetaKey => ["config", "schema1-signing-key"],
   uiSecret: (): MetaKey => ["config", "ui-secret"],
+  notifyQueue: (endpoint: string): MetaKey => ["notify-queue", endpoint],
+  notifyQueued: (endpoint: string, seq: string): MetaKey => ["notify-queue", endpoint, seq],
+  notifyDeadAll: (endpoint: string): MetaKey => ["notify-dead", endpoint],
+  notifyDead: (endpoint: string, seq: string): MetaKey => ["notify-dead", endpoint, seq],
+  notifyStats: (endpoint: string): MetaKey => ["notify-stats", endpoint],
 } as const;
