@@ -50,6 +50,8 @@ export interface DeliveryOptions {
    * 250 ms): one envelope for a burst, not one request per event.
    */
   gatherMs?: number;
+  /** Told of every delivery attempt, for metrics: events sent, the status (0: no answer). */
+  observe?: (endpoint: string, events: number, status: number, ok: boolean) => void;
 }
 
 /**
@@ -140,6 +142,7 @@ export class EndpointDelivery {
     const result = await send(endpoint, encodeBody(batch.events, endpoint.format), signal);
     if (signal.aborted && !result.ok) return "failed"; // stopped: not the endpoint's fault
     const now = Date.now();
+    this.#o.observe?.(this.name, batch.events.length, result.status ?? 0, result.ok);
     counters.lastAttempt = now;
     counters.lastStatus = result.status;
     if (result.ok) {

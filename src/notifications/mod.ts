@@ -50,8 +50,9 @@ export function createNotifications(ctx: CapabilityContext): NotificationsCapabi
   const references = section.includeReferences
     ? new ReferenceReader(store, () => drivers.blobs)
     : undefined;
+  const observe = deliveryMetrics(ctx, endpoints);
   const deliveries = endpoints.map((endpoint) =>
-    new EndpointDelivery({ endpoint, store, logger, references })
+    new EndpointDelivery({ endpoint, store, logger, references, observe })
   );
   const outbox = new Outbox({
     endpoints: endpoints.map((e) => ({ name: e.name, filter: new EndpointFilter(e) })),
@@ -84,6 +85,72 @@ export function createNotifications(ctx: CapabilityContext): NotificationsCapabi
     close: () => outbox.flush().catch(() => {}),
   };
 }
+
+/**
+ * distribution's notification metrics: `registry_notifications_events_total{type,endpoint}`
+ * (`Successes`, `Failures`, `Errors`: events this instance sent, by outcome),
+ * `registry_notifications_status_total{code,endpoint}` (deliveries by answer, "200 OK"
+ * style) and `registry_notifications_pending{endpoint}` (the queue, fleet-wide, read from
+ * the store at scrape time: aggregate it with `max`, not `sum`).
+ */
+function deliveryMetrics(
+  ctx: CapabilityContext,
+  endpoints: readonly EndpointConfig[],
+): (endpoint: string, events: number, status: number, ok: boolean) => void {
+  const prefix = "registry_notifications";
+  const events = ctx.metrics.counter({
+    name: `${prefix}_events_total`,
+    help: "The number of total events",
+    labels: ["type", "endpoint"],
+  });
+  const statuses = ctx.metrics.counter({
+    name: `${prefix}_status_total`,
+    help: "The number of status code",
+    labels: ["code", "endpoint"],
+  });
+  ctx.metrics.gauge({
+    name: `${prefix}_pending`,
+    help: "The gauge of pending events in queue",
+    labels: ["endpoint"],
+    collect: async (gauge) => {
+      for (const s of await readEndpointStats(ctx.drivers.metadata, endpoints)) {
+        gauge.labels(s.name).set(s.pending);
+      }
+    },
+  });
+  return (endpoint, count, status, ok) => {
+    if (status === 0) {
+      events.labels("Errors", endpoint).inc(count);
+      return;
+    }
+    statuses.labels(`${status} ${STATUS_TEXT[status] ?? ""}`.trim(), endpoint).inc();
+    events.labels(ok ? "Successes" : "Failures", endpoint).inc(count);
+  };
+}
+
+/** Reason phrases of the statuses receivers answer most (as Go's `http.StatusText`). */
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  413: "Request Entity Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
 
 /** `source.addr`: this host's name and the port Berth listens on, as distribution has it. */
 function sourceAddr(config: Config): string {
