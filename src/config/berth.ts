@@ -1,8 +1,10 @@
 /**
  * @module
  * The `berth:` section, Berth's own settings (distribution has no such section): the data
- * directory, the metadata store, manifest and upload limits, and the instance's name.
+ * directory, the metadata store, manifest and upload limits, the instance's name, and the
+ * registries mirrored next to the hosted repositories (read in `proxy.ts`).
  */
+import { type MirrorConfig, readMirrors } from "./proxy.ts";
 import type { Reader } from "./reader.ts";
 import { type Section, words } from "./section.ts";
 
@@ -31,13 +33,15 @@ export interface BerthConfig {
   };
   /** Names this process in logs; random when absent. */
   instanceid?: string;
+  /** Upstream registries mirrored under their prefixes (see `proxy.ts`); none by default. */
+  mirrors: MirrorConfig[];
 }
 
 /** The `berth:` section. */
 export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
-    berth: { keys: words("datadir metadata manifests uploads instanceid") },
+    berth: { keys: words("datadir metadata manifests uploads instanceid mirrors") },
     "berth.metadata": { keys: words("driver path url") },
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
@@ -55,6 +59,7 @@ export const berth: Section<"berth", BerthConfig> = {
         stalltimeout: r.duration("berth.uploads.stalltimeout") ?? 60_000,
       },
       instanceid: r.text("berth.instanceid"),
+      mirrors: readMirrors(r),
     };
   },
 };

@@ -8,8 +8,8 @@
  * Keys distribution knows but Berth does not implement (`health`, `redis`,
  * `storage.cache`, ...) are accepted and listed in {@linkcode Config.ignored}; a key
  * neither knows is an error, so a typo such as `storage.delete.enabeld` cannot pass
- * silently. `auth`, `notifications` and `proxy` are kept as written for their own modules
- * to validate (`raw.ts`).
+ * silently. `auth` and `notifications` are kept as written for their own modules to
+ * validate (`raw.ts`).
  *
  * Value forms: durations are Go-style strings (`30s`, `10m`, `168h`, `1h30m`; bare numbers
  * are refused), sizes are whole numbers of bytes, booleans are `true`/`false`.
@@ -42,7 +42,8 @@ import { berth } from "./berth.ts";
 import { applyEnv } from "./env.ts";
 import { http } from "./http.ts";
 import { log } from "./log.ts";
-import { auth, notifications, proxy } from "./raw.ts";
+import { proxy } from "./proxy.ts";
+import { auth, notifications } from "./raw.ts";
 import { ConfigError, isObject, Reader } from "./reader.ts";
 import { checkKeys, composeSchema, topLevelKeys } from "./schema.ts";
 import type { Env, Section, SectionValue } from "./section.ts";
@@ -54,6 +55,7 @@ export type { LogConfig, LogLevel } from "./log.ts";
 export type { HttpConfig } from "./http.ts";
 export type { S3Config, StorageConfig } from "./storage.ts";
 export type { BerthConfig } from "./berth.ts";
+export type { MirrorConfig, ProxyConfig } from "./proxy.ts";
 
 /** The sections of the configuration, in the order they are read. */
 export const SECTIONS = [log, http, storage, berth, auth, notifications, proxy] as const;

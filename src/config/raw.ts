@@ -1,8 +1,7 @@
 /**
  * @module
  * Sections kept as written for the module that implements them: `auth` (validated by
- * `src/auth/config.ts`, which also loads the files it names), `notifications` and
- * `proxy`. Their contents are free-form here; only their being mappings is checked.
+ * `src/auth/config.ts`, which also loads the files it names) and `notifications`. Their contents are free-form here; only their being mappings is checked.
  * When a capability comes to read its section here, its stub below is replaced by a
  * file of its own, as for `storage.ts`.
  */
@@ -37,6 +36,3 @@ export const auth = rawSection("auth", ["htpasswd", "token", "silly"]);
 
 /** `notifications:`, kept for the notifications module. */
 export const notifications = rawSection("notifications");
-
-/** `proxy:`, kept for the pull-through cache. */
-export const proxy = rawSection("proxy");

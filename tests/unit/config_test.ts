@@ -60,6 +60,7 @@ Deno.test("config: an empty document gives Berth's defaults", () => {
       metadata: { driver: "kv", path: "./data/metadata.kv" },
       manifests: { maxbytes: 4 * MIB },
       uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000, stalltimeout: 60_000 },
+      mirrors: [],
     },
     ignored: [],
   };
@@ -196,7 +197,13 @@ Deno.test("config: REGISTRY_* variables override the file", async (t) => {
     assert.deepEqual(c.notifications, {
       endpoints: [{ name: "a", url: "http://b" }, { name: "c" }],
     });
-    assert.deepEqual(c.proxy, { remoteurl: "https://registry-1.docker.io" });
+    assert.deepEqual(c.proxy, {
+      prefix: "",
+      remoteurl: "https://registry-1.docker.io",
+      ttl: 168 * HOUR,
+      revalidate: 300_000,
+      timeout: 30_000,
+    });
   });
   await t.step("REGISTRY_AUTH selects a mechanism and keeps the policy", () => {
     const c = buildConfig(
