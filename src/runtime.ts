@@ -20,6 +20,7 @@ import { purgeUploads } from "./registry/purge.ts";
 import type { EventSink } from "./registry/events.ts";
 import { createRegistry } from "./registry/registry.ts";
 import { UploadTokens } from "./upload_token.ts";
+import { mirrorCapability } from "./mirror/mod.ts";
 
 /** A registry ready to serve. */
 export interface Runtime {
@@ -34,6 +35,8 @@ export interface Runtime {
   hashers: UploadHashers;
   /** The periodic jobs (upload purging, heartbeats, ...). */
   scheduler: Scheduler;
+  /** The capabilities that were configured (their counters, for metrics and tests). */
+  capabilities: readonly Capability[];
   /** Stops the jobs and closes the drivers. */
   close(): Promise<void>;
 }
@@ -57,7 +60,9 @@ const JOB_LEASE_MS = 30_000;
  * The capabilities a runtime may have, one line each (see `src/capability.ts`); each
  * factory returns null unless its section is configured.
  */
-const CAPABILITIES: readonly CapabilityFactory[] = [];
+const CAPABILITIES: readonly CapabilityFactory[] = [
+  mirrorCapability,
+];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(
@@ -153,6 +158,7 @@ export async function createRuntime(
       instances,
       hashers,
       scheduler,
+      capabilities,
       close: async () => {
         await scheduler.stop();
         await instances.retire().catch(() => {});

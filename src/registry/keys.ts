@@ -29,6 +29,9 @@
  * ["upload", <upload id>]                         UploadSession
  * ["instance", <instance id>]                     {boot, until}: a live process's heartbeat
  * ["lease", <job>]                                {instance, boot, until}: who runs a fleet-wide job
+ *                                                 (`mirror-fill/<mirror>/<digest>`: who copies a
+ *                                                 blob from an upstream, see src/mirror/fills.ts)
+ * ["mirror-pull", <repo>, <digest>]               {at, kind}: last pull of mirrored content (expiry)
  * ["config", "upload-secret"]                     secret of upload URLs when http.secret is unset
  * ["auth", "signing-key"]                         the built-in token server's ES256 key
  * ```
@@ -80,6 +83,10 @@ export const meta = {
   upload: (id: string): MetaKey => ["upload", id],
   instance: (id: string): MetaKey => ["instance", id],
   lease: (job: string): MetaKey => ["lease", job],
+  /** Name of the lease of a blob being copied from a mirror's upstream (see `lease`). */
+  mirrorFillLease: (mirror: string, digest: string): string => `mirror-fill/${mirror}/${digest}`,
+  mirrorPull: (repo: string, digest: string): MetaKey => ["mirror-pull", repo, digest],
+  mirrorPulls: (): MetaKey => ["mirror-pull"],
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
   signingKey: (): MetaKey => ["auth", "signing-key"],
 } as const;

@@ -21,6 +21,8 @@ export interface Page {
   items: string[];
   /** True when more items follow the last one returned. */
   more: boolean;
+  /** True when served from a cache because its source could not be reached. */
+  stale?: boolean;
 }
 
 /** A blob as a repository sees it. */
@@ -55,6 +57,8 @@ export interface ManifestInfo {
   mediaType: string;
   /** Digest of the manifest's `subject`, when it has one. */
   subject?: string;
+  /** True when served from a cache because its source could not be reached. */
+  stale?: boolean;
 }
 
 /** A manifest with the bytes to serve. */
@@ -68,6 +72,16 @@ export interface PutManifestResult {
   subject?: string;
   /** The tags now pointing at the manifest. */
   tags: string[];
+}
+
+/** How a manifest is stored. */
+export interface PutManifestOptions {
+  /**
+   * False when the manifest's blobs and child manifests need not be in the repository yet
+   * (a pull-through mirror stores what its upstream serves before its layers are pulled).
+   * Default true.
+   */
+  requireReferences?: boolean;
 }
 
 /** How a manifest is asked for. */
@@ -139,6 +153,7 @@ export interface ManifestService {
     bytes: Uint8Array,
     contentType: string | null,
     tags: readonly string[],
+    options?: PutManifestOptions,
   ): Promise<PutManifestResult>;
   /** Deletes by digest (with every tag on it) or a tag alone. */
   delete(reference: string): Promise<void>;
