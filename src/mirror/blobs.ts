@@ -22,6 +22,11 @@ import {
 import type { FillRequest } from "./fills.ts";
 import { UpstreamError } from "./upstream_error.ts";
 
+/** How long an upstream's answer to a blob HEAD is taken as still true. */
+const KNOWN_MS = 30_000;
+/** Answers remembered before the memory starts over. */
+const MAX_KNOWN = 10_000;
+
 /** {@linkcode BlobService} of a mirrored repository. */
 export class MirrorBlobs implements BlobService {
   /** Blobs found upstream and not stored here (yet): `open` copies them. */
@@ -87,7 +92,10 @@ export class MirrorBlobs implements BlobService {
   #upstream(digest: Digest): Promise<{ size: number } | null> {
     const { ctx } = this;
     const path = `${ctx.path}/blobs/${digest.value}`;
-    return once(ctx, `${ctx.mirror.prefix}\nHEAD ${path}`, async () => {
+    const key = `${ctx.mirror.prefix}\nHEAD ${path}`;
+    const known = ctx.known.get(key);
+    if (known && known.until > Date.now()) return Promise.resolve({ size: known.size });
+    return once(ctx, key, async () => {
       let res: Response;
       try {
         res = await ctx.mirror.upstream.request("HEAD", path, { repository: ctx.path });
@@ -107,6 +115,8 @@ export class MirrorBlobs implements BlobService {
           new UpstreamError("invalid", `The upstream did not say the size of ${digest.value}`),
         );
       }
+      if (ctx.known.size >= MAX_KNOWN) ctx.known.clear();
+      ctx.known.set(key, { size, until: Date.now() + KNOWN_MS });
       return { size };
     });
   }

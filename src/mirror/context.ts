@@ -25,6 +25,11 @@ export interface MirrorDeps {
   checked: Map<string, number>;
   /** Requests in flight to the upstreams, so concurrent misses ask once. */
   inflight: Map<string, Promise<unknown>>;
+  /**
+   * Sizes of blobs an upstream said it has, for a short while, so requests that arrive
+   * while a blob is being copied do not all ask again.
+   */
+  known: Map<string, { size: number; until: number }>;
 }
 
 /** One mirrored repository, for its services. */

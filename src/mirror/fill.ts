@@ -12,15 +12,15 @@
  *   window (a late request), is let go: it waits for the blob to be stored and continues
  *   from the store at its offset. A reader that disconnects is dropped; the copy goes on.
  * - The newest chunk is held back from readers until the store has verified the digest:
- *   on a mismatch the readers' responses are cut short (the client sees an error), and
- *   nothing is stored.
+ *   on a mismatch (or any failure of the copy) the readers' streams end short of the
+ *   blob's length, so each client sees its response cut off, and nothing is stored.
  */
 import type { ByteRange } from "../../drivers/blob/types.ts";
 
 /** Bytes of recent chunks kept for readers (and how far the slowest may lag). */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
 /** A reader that takes nothing for this long no longer holds the copy back. */
-export const STALL_MS = 5_000;
+export const STALL_MS = 2_000;
 
 /** Where the bytes of a fill go, and where a reader continues once they are stored. */
 export interface FillSink {
@@ -117,8 +117,11 @@ export class Fill {
             return;
           }
           if (this.#failure !== null) {
+            // Cut short (the response announced the whole length, so the client sees an
+            // error); the failure itself is logged once, by the copy's holder.
             leave();
-            throw this.#failure;
+            controller.close();
+            return;
           }
           if (!reader.detached && reader.pos < this.#base) {
             reader.detached = true;
@@ -126,7 +129,7 @@ export class Fill {
           }
           if (reader.detached) {
             // Let go of: the rest comes from the store once the blob is there.
-            await this.done;
+            if (!await this.done.then(() => true, () => false)) continue;
             stored = (await sink.openStored({ start: reader.pos, end: reader.end - 1 }))
               .getReader();
             continue;

@@ -200,19 +200,23 @@ export class MirrorManifests implements ManifestService {
       throw fail(err);
     }
     const contentType = res.headers.get("content-type");
-    let digested: Uint8Array;
+    const claimed = expected ?? tryParseDigest(res.headers.get("docker-content-digest") ?? "");
+    let digested: Uint8Array = body;
+    let unparsable: RegistryError | null = null;
     try {
       digested = parseManifest(body, contentType).digested;
     } catch (err) {
       if (!(err instanceof RegistryError)) throw err;
+      unparsable = err;
+    }
+    const actual = digestBytes(digested, claimed?.algorithm ?? "sha256");
+    if (unparsable && (!claimed || claimed.value === actual.value)) {
       throw new RegistryError(
         "MANIFEST_UNKNOWN",
-        `Manifest ${reference} of the upstream cannot be mirrored: ${err.message}`,
-        { detail: { reference }, cause: err },
+        `Manifest ${reference} of the upstream cannot be mirrored: ${unparsable.message}`,
+        { detail: { reference }, cause: unparsable },
       );
     }
-    const claimed = expected ?? tryParseDigest(res.headers.get("docker-content-digest") ?? "");
-    const actual = digestBytes(digested, claimed?.algorithm ?? "sha256");
     if (claimed && claimed.value !== actual.value) {
       ctx.logger.warn("mirror: the upstream's manifest does not match its digest", {
         mirror: ctx.mirror.upstream.origin,

@@ -74,6 +74,7 @@ export const mirrorCapability: CapabilityFactory = (ctx) => {
     maxManifestBytes: config.berth.manifests.maxbytes,
     checked: new Map(),
     inflight: new Map(),
+    known: new Map(),
   };
   let inner: Registry | null = null;
   capability.wrap = (registry) => {

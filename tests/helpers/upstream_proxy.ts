@@ -20,7 +20,7 @@ export interface ProxyMode {
   unavailable: boolean;
   /** Hold every request this long before forwarding it. */
   delayMs: number;
-  /** Flip the byte at this offset of every blob body it forwards (a lying upstream). */
+  /** Flip the byte at this offset of every blob and manifest it forwards by digest (a liar). */
   flipAt: number | null;
 }
 
@@ -54,7 +54,17 @@ export function startUpstreamProxy(target = ""): UpstreamProxy {
         path: url.pathname + url.search,
         authorization: request.headers.get("authorization"),
       });
-      if (mode.delayMs) await new Promise((r) => setTimeout(r, mode.delayMs));
+      if (mode.delayMs) {
+        // The wait ends early when the client gives up, so shutting down never waits it out.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, mode.delayMs);
+          request.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (request.signal.aborted) return new Response(null, { status: 499 });
+      }
       if (mode.unavailable) {
         await request.body?.cancel();
         return new Response("upstream down", { status: 503 });
@@ -67,8 +77,8 @@ export function startUpstreamProxy(target = ""): UpstreamProxy {
         body: request.body,
         redirect: "manual",
       });
-      const blob = /\/blobs\/sha256:/.test(url.pathname) && request.method === "GET";
-      const body = blob && mode.flipAt !== null && res.body
+      const content = /\/(blobs|manifests)\/sha256:/.test(url.pathname) && request.method === "GET";
+      const body = content && mode.flipAt !== null && res.body
         ? res.body.pipeThrough(flipping(mode.flipAt))
         : res.body;
       return new Response(body, { status: res.status, headers: res.headers });
