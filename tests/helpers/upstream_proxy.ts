@@ -22,6 +22,11 @@ export interface ProxyMode {
   delayMs: number;
   /** Flip the byte at this offset of every blob and manifest it forwards by digest (a liar). */
   flipAt: number | null;
+  /**
+   * Answers a request itself when it returns a response (it may call `proxy.forward` and
+   * change the answer); null forwards as usual.
+   */
+  intercept: ((request: Request, url: URL) => Promise<Response> | null) | null;
 }
 
 /** A running proxy. */
@@ -34,6 +39,8 @@ export interface UpstreamProxy {
   target: string;
   readonly seen: Seen[];
   readonly mode: ProxyMode;
+  /** Sends `request` to the target as the proxy would. */
+  forward(request: Request): Promise<Response>;
   /** Requests whose method is `method` and whose path matches `path`. */
   count(method: string, path: RegExp): number;
   /** Forgets the requests seen so far. */
@@ -44,7 +51,18 @@ export interface UpstreamProxy {
 /** Starts a proxy to `target` (an origin; it may be set later through `target`). */
 export function startUpstreamProxy(target = ""): UpstreamProxy {
   const seen: Seen[] = [];
-  const mode: ProxyMode = { unavailable: false, delayMs: 0, flipAt: null };
+  const mode: ProxyMode = { unavailable: false, delayMs: 0, flipAt: null, intercept: null };
+  const forward = (request: Request) => {
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    headers.delete("host");
+    return fetch(`${proxy.target}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+    });
+  };
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (request) => {
@@ -69,14 +87,9 @@ export function startUpstreamProxy(target = ""): UpstreamProxy {
         await request.body?.cancel();
         return new Response("upstream down", { status: 503 });
       }
-      const headers = new Headers(request.headers);
-      headers.delete("host");
-      const res = await fetch(`${proxy.target}${url.pathname}${url.search}`, {
-        method: request.method,
-        headers,
-        body: request.body,
-        redirect: "manual",
-      });
+      const answer = mode.intercept?.(request, url);
+      if (answer) return await answer;
+      const res = await forward(request);
       const content = /\/(blobs|manifests)\/sha256:/.test(url.pathname) && request.method === "GET";
       const body = content && mode.flipAt !== null && res.body
         ? res.body.pipeThrough(flipping(mode.flipAt))
@@ -91,6 +104,7 @@ export function startUpstreamProxy(target = ""): UpstreamProxy {
     target,
     seen,
     mode,
+    forward,
     count: (method, path) => seen.filter((s) => s.method === method && path.test(s.path)).length,
     reset: () => {
       seen.length = 0;
