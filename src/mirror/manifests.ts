@@ -68,18 +68,25 @@ export class MirrorManifests implements ManifestService {
     if (ctx.path === "") throw noPath(ctx);
     const digest = reference.includes(":") ? parseDigest(reference) : null;
     if (!digest && !isValidTag(reference)) return this.#local(reference, request, bytes);
-    const cached = await this.#cached(reference);
-    if (digest) {
-      if (cached) ctx.mirror.counters.hits++;
-      else await this.#fetch(digest.value, request.accept, digest);
-      return this.#local(reference, request, bytes, !cached);
-    }
     const key = `${ctx.name}\n${reference}`;
     const checked = ctx.checked.get(key);
-    if (cached && checked !== undefined && Date.now() - checked < ctx.mirror.config.revalidate) {
-      ctx.mirror.counters.hits++;
-      return this.#local(reference, request, bytes);
+    if (digest || (checked !== undefined && Date.now() - checked < ctx.mirror.config.revalidate)) {
+      // Served as cached, in one lookup; only a miss looks further.
+      try {
+        const found = await this.#local(reference, request, bytes);
+        ctx.mirror.counters.hits++;
+        return found;
+      } catch (err) {
+        const unknown = err instanceof RegistryError && err.code === "MANIFEST_UNKNOWN";
+        // Cached but not what the client accepts: the answer stands.
+        if (!unknown || await this.#cached(reference)) throw err;
+      }
+      if (digest) {
+        await this.#fetch(digest.value, request.accept, digest);
+        return this.#local(reference, request, bytes, true);
+      }
     }
+    const cached = await this.#cached(reference);
     let fetched: boolean;
     try {
       fetched = await once(
