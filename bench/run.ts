@@ -5,7 +5,7 @@
  * Berth is better) and the targets, and writes every sample to `bench/results/latest.json`.
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
- * scenarios push, chunked, pull, skopeo, rate, resume, rss, s3 (`transfer` = the first
+ * scenarios push, chunked, pull, skopeo, rate, resume, rss, s3, mirror (`transfer` = the first
  * three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
@@ -18,8 +18,19 @@ import { rssScenario } from "./scenarios/rss.ts";
 import { s3Scenario } from "./scenarios/s3.ts";
 import { skopeoScenario } from "./scenarios/skopeo.ts";
 import { chunkedScenario, pullScenario, pushScenario } from "./scenarios/transfer.ts";
+import { mirrorScenario } from "./scenarios/mirror.ts";
 
-const SCENARIOS = ["push", "chunked", "pull", "skopeo", "rate", "resume", "rss", "s3"] as const;
+const SCENARIOS = [
+  "push",
+  "chunked",
+  "pull",
+  "skopeo",
+  "rate",
+  "resume",
+  "rss",
+  "s3",
+  "mirror",
+] as const;
 type Scenario = typeof SCENARIOS[number];
 const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
 
@@ -105,6 +116,7 @@ async function main(): Promise<void> {
       ["resume", () => resumeScenario(ctx)],
       ["rss", () => rssScenario(ctx)],
       ["s3", () => s3Scenario(ctx, only.has("rss") || only.size === 1)],
+      ["mirror", () => mirrorScenario(ctx)],
     ];
     for (const [name, step] of steps) {
       if (!only.has(name)) continue;

@@ -145,6 +145,7 @@ export class MirrorBlobs implements BlobService {
     return {
       mirror: ctx.mirror.prefix,
       digest: digest.value,
+      blob: digest,
       size,
       linked,
       fetch: async () => {

@@ -14,6 +14,7 @@
  * instance gets its headers at once and its bytes when they are stored.
  */
 import type { ByteRange } from "../../drivers/blob/types.ts";
+import type { Digest } from "../oci/digest.ts";
 import type { HeldLease, Leases } from "../jobs/lease.ts";
 import type { Logger } from "../log.ts";
 import { meta } from "../registry/keys.ts";
@@ -29,6 +30,8 @@ export interface FillRequest extends FillSink {
   /** The mirror (its prefix), so different upstreams never share a copy. */
   mirror: string;
   digest: string;
+  /** The digest, parsed. */
+  blob: Digest;
   size: number;
   /** Starts the upstream's GET; its body, or a `RegistryError` (BLOB_UNKNOWN, UNAVAILABLE). */
   fetch(): Promise<ReadableStream<Uint8Array>>;
@@ -97,7 +100,7 @@ export class Fills {
         return { kind: "linked" };
       }
       const body = await request.fetch();
-      const fill = new Fill(request.size, body, request);
+      const fill = new Fill(request.blob, request.size, body, request);
       this.#hold(fill, lease, request);
       return { kind: "fill", fill };
     } catch (err) {

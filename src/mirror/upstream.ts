@@ -36,6 +36,9 @@ export interface UpstreamRequest {
   signal?: AbortSignal;
 }
 
+/** Blob bodies are passed on in chunks of at least this size. */
+export const BLOB_CHUNK = 512 * 1024;
+
 /** Redirects followed before giving up. */
 const MAX_REDIRECTS = 5;
 
@@ -95,9 +98,12 @@ export class Upstream {
     return readUpstreamJson<T>(response, max, this.#o.timeoutMs, this.#count);
   }
 
-  /** The body of an answer as a stream that fails when the upstream stalls. */
+  /**
+   * The body of an answer as a stream that fails when the upstream stalls, in chunks of
+   * at least {@linkcode BLOB_CHUNK} bytes (but the last).
+   */
   stream(response: Response): ReadableStream<Uint8Array> {
-    return upstreamStream(response, this.#o.timeoutMs, this.#count);
+    return upstreamStream(response, this.#o.timeoutMs, this.#count, BLOB_CHUNK);
   }
 
   /**

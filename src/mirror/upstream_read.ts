@@ -42,14 +42,7 @@ export async function readUpstream(
     }
     parts.push(value);
   }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return join(parts, size);
 }
 
 /** The body of `response` parsed as JSON (at most `max` bytes); `invalid` when it is not. */
@@ -71,12 +64,14 @@ export async function readUpstreamJson<T>(
  * The body of `response` as a stream of the upstream's own chunks, failing with a
  * `timeout` {@linkcode UpstreamError} (and letting the connection go) when a read waits
  * more than `timeoutMs` for the next bytes. Time the consumer spends not reading does not
- * count. One coarse timer per body, not one per chunk.
+ * count. One coarse timer per body, not one per chunk. With `gather`, chunks are joined
+ * until they hold at least that many bytes (or the body ends).
  */
 export function upstreamStream(
   response: Response,
   timeoutMs: number,
   count: ByteCounter,
+  gather = 0,
 ): ReadableStream<Uint8Array> {
   const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
   const reader = body.getReader();
@@ -103,36 +98,57 @@ export function upstreamStream(
       Deno.unrefTimer(timer);
     },
     async pull(controller) {
-      waitingSince = Date.now();
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (err) {
-        if (!finished) {
-          stop();
-          controller.error(
-            err instanceof UpstreamError
-              ? err
-              : new UpstreamError("unreachable", `Reading from the upstream failed: ${err}`, {
-                cause: err,
-              }),
-          );
+      // Small network chunks are gathered: every reader of a blob (the store, each client)
+      // pays per chunk, not per byte.
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      do {
+        waitingSince = Date.now();
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (err) {
+          if (!finished) {
+            stop();
+            controller.error(
+              err instanceof UpstreamError
+                ? err
+                : new UpstreamError("unreachable", `Reading from the upstream failed: ${err}`, {
+                  cause: err,
+                }),
+            );
+          }
+          return;
         }
-        return;
-      }
-      waitingSince = 0;
-      if (finished) return;
-      if (result.done) {
-        stop();
-        controller.close();
-      } else {
+        waitingSince = 0;
+        if (finished) return;
+        if (result.done) {
+          stop();
+          if (size > 0) controller.enqueue(join(parts, size));
+          controller.close();
+          return;
+        }
         count(result.value.byteLength);
-        controller.enqueue(result.value);
-      }
+        parts.push(result.value);
+        size += result.value.byteLength;
+      } while (size < gather);
+      controller.enqueue(join(parts, size));
     },
     cancel(reason) {
       stop();
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
+}
+
+/** `parts` (of `size` bytes in all) as one array; the part itself when there is one. */
+function join(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
