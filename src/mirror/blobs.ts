@@ -144,6 +144,7 @@ export class MirrorBlobs implements BlobService {
       (await ctx.local.blobs.stat(digest)) !== null || await this.#linkShared(digest);
     return {
       mirror: ctx.mirror.prefix,
+      repository: ctx.name,
       digest: digest.value,
       blob: digest,
       size,

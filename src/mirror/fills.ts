@@ -29,6 +29,8 @@ const MAX_POLL_MS = 500;
 export interface FillRequest extends FillSink {
   /** The mirror (its prefix), so different upstreams never share a copy. */
   mirror: string;
+  /** The local repository asking. */
+  repository: string;
   digest: string;
   /** The digest, parsed. */
   blob: Digest;
@@ -47,6 +49,8 @@ type Attempt = { kind: "fill"; fill: Fill } | { kind: "linked" } | { kind: "remo
 export class Fills {
   readonly #active = new Map<string, Promise<Attempt>>();
   readonly #running = new Set<Fill>();
+  /** Repositories each copy links once it is stored (one `stored` call per repository). */
+  readonly #linking = new WeakMap<Fill, Set<string>>();
   readonly #leases: () => Leases;
   readonly #logger: Logger;
   #closed = false;
@@ -135,6 +139,10 @@ export class Fills {
 
   /** A reader of `fill` for `request`'s repository (linked there once the blob is stored). */
   #follow(fill: Fill, request: FillRequest, range?: ByteRange): ReadableStream<Uint8Array> {
+    let repositories = this.#linking.get(fill);
+    if (!repositories) this.#linking.set(fill, repositories = new Set());
+    if (repositories.has(request.repository)) return fill.read(range, request);
+    repositories.add(request.repository);
     fill.done.then(
       () =>
         request.stored().catch((err) => {
@@ -153,6 +161,7 @@ export class Fills {
     let delay = 25;
     while (true) {
       await new Promise((r) => setTimeout(r, delay));
+      if (this.#closed) throw new Error("The registry is shutting down");
       delay = Math.min(delay * 2, MAX_POLL_MS);
       const attempt = await this.#attempt(request);
       if (attempt.kind === "fill") return this.#follow(attempt.fill, request, range);
