@@ -218,12 +218,22 @@ export async function mirrorScenario(ctx: Context): Promise<void> {
 
 /** Puts a blob the Berth mirror has cached into its hosted repository `bench/hosted`. */
 async function mountIntoHosted(berth: Server, digest: string): Promise<void> {
-  const res = await fetch(
-    `${berth.url}/v2/bench/hosted/blobs/uploads/?mount=${digest}&from=up/bench/mirror`,
-    { method: "POST" },
-  );
-  await res.body?.cancel();
-  if (res.status !== 201) throw new Error(`mounting the cached blob answered ${res.status}`);
+  // A client has the blob once it is verified; the cache links it once it is durable.
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    const res = await fetch(
+      `${berth.url}/v2/bench/hosted/blobs/uploads/?mount=${digest}&from=up/bench/mirror`,
+      { method: "POST" },
+    );
+    await res.body?.cancel();
+    if (res.status === 201) return;
+    const session = res.headers.get("location");
+    if (session) {
+      await fetch(new URL(session, berth.url), { method: "DELETE" }).then((r) => r.body?.cancel());
+    }
+    if (Date.now() > deadline) throw new Error(`mounting the cached blob answered ${res.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** 16 concurrent cold pulls of one blob on each cache: wall time and upstream GETs. */

@@ -61,10 +61,16 @@ export class MirrorBlobs implements BlobService {
   async open(blob: BlobInfo, range?: ByteRange): Promise<ReadableStream<Uint8Array>> {
     const { ctx } = this;
     if (!this.#remote.has(blob)) {
-      const stream = await ctx.local.blobs.open(blob, range);
-      this.#pulled(blob.digest, false);
-      ctx.mirror.counters.hits++;
-      return stream;
+      try {
+        const stream = await ctx.local.blobs.open(blob, range);
+        this.#pulled(blob.digest, false);
+        ctx.mirror.counters.hits++;
+        return stream;
+      } catch (err) {
+        // Cached bytes that are lost or cut short are fetched again (and repaired).
+        if (!(err instanceof RegistryError && err.code === "BLOB_UNKNOWN")) throw err;
+        if (ctx.path === "") throw err;
+      }
     }
     ctx.mirror.counters.misses++;
     return await ctx.fills.open(this.#fillRequest(blob), range);

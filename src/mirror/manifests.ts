@@ -82,7 +82,12 @@ export class MirrorManifests implements ManifestService {
         if (!unknown || await this.#cached(reference)) throw err;
       }
       if (digest) {
-        await this.#fetch(digest.value, request.accept, digest);
+        // Concurrent misses of one digest fetch it once.
+        await once(
+          ctx,
+          `${ctx.mirror.prefix}\nmanifest ${ctx.name}@${digest.value}`,
+          () => this.#fetch(digest.value, request.accept, digest),
+        );
         return this.#local(reference, request, bytes, true);
       }
     }
@@ -166,6 +171,7 @@ export class MirrorManifests implements ManifestService {
     const known = current ? await this.#cached(current.value) : null;
     if (current && known) {
       // Retagged upstream to a manifest the cache has: move the tag, fetch nothing.
+      ctx.mirror.counters.hits++;
       const content = await ctx.local.manifests.get(current.value);
       await ctx.local.manifests.put(tag, content.bytes, content.mediaType, [], {
         requireReferences: false,

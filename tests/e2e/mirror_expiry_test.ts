@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { body, pushImage, putManifest, sha256 } from "../helpers/oci.ts";
-import { startMirror } from "../helpers/mirror.ts";
+import { startMirror, waitCached } from "../helpers/mirror.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 import { startUpstreamProxy } from "../helpers/upstream_proxy.ts";
 
@@ -38,6 +38,7 @@ Deno.test("pulled-through content expires a ttl after its last pull; shared blob
   try {
     await t.step("cached content stays while it is pulled within the ttl", async () => {
       await pull("team/app", "v1", blobs);
+      for (const d of blobs) await waitCached(mirror.runtime, "up.test/team/app", d.digest);
       const mount = await m(
         `hosted/app/blobs/uploads/?mount=${shared.digest}&from=up.test/team/app`,
         { method: "POST" },

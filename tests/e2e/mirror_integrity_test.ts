@@ -87,6 +87,28 @@ Deno.test("a lying upstream's bytes reach no client whole and are never cached",
       const ok = await fetch(`${mirror.url}/v2/up.test/team/app/manifests/${image.digest}`);
       assert.equal(await ok.text(), image.text);
     });
+
+    await t.step("cached bytes lost from disk are fetched again and repaired", async () => {
+      const data = randomBytes(300_000);
+      const { digest } = await pushBlob(upstream.url, "team/app", data);
+      const url = `${mirror.url}/v2/up.test/team/app/blobs/${digest}`;
+      assert.deepEqual(await drain(await fetch(url)), { bytes: data.byteLength, digest });
+      const hex = digest.slice(7);
+      const file = `${mirror.dir}/blobs/blobs/sha256/${hex.slice(0, 2)}/${hex}`;
+      // The client has the bytes once they are verified; the store may still be publishing.
+      await eventually(() => Deno.stat(file).then(() => true, () => false), "the stored file");
+      await eventually(
+        async () => (await store.get(meta.layer("up.test/team/app", digest))) !== null,
+        "the link",
+      );
+      await Deno.remove(file);
+      proxy.reset();
+      assert.deepEqual(await drain(await fetch(url)), { bytes: data.byteLength, digest });
+      assert.equal(proxy.count("GET", /blobs/), 1);
+      proxy.reset();
+      assert.deepEqual(await drain(await fetch(url)), { bytes: data.byteLength, digest });
+      assert.deepEqual(proxy.seen, [], "repaired: served from the cache again");
+    });
   } finally {
     await mirror.close();
     await proxy.close();

@@ -8,7 +8,7 @@ import {
   randomBytes,
   sha256,
 } from "../helpers/oci.ts";
-import { mirrorStats, startMirror } from "../helpers/mirror.ts";
+import { mirrorStats, startMirror, waitCached } from "../helpers/mirror.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { startUpstreamProxy } from "../helpers/upstream_proxy.ts";
 
@@ -43,6 +43,9 @@ Deno.test("a mirror pulls through from its upstream and serves what it cached", 
       }
       const stats = mirrorStats(mirror.runtime, "up.test");
       assert.equal(stats.misses, 4);
+      for (const d of [image.manifest.config, ...image.manifest.layers]) {
+        await waitCached(mirror.runtime, "up.test/library/app", d.digest);
+      }
     });
 
     await t.step("a warm pull within revalidate asks the upstream nothing", async () => {

@@ -9,6 +9,7 @@ import { MemoryMetadataStore } from "../../drivers/metadata/memory.ts";
 import { buildConfig } from "../../src/config/mod.ts";
 import { silentLogger } from "../../src/log.ts";
 import type { MirrorCapability, MirrorStats } from "../../src/mirror/mod.ts";
+import { meta } from "../../src/registry/keys.ts";
 import { createRuntime, type Runtime } from "../../src/runtime.ts";
 import { type StartOptions, startRegistry, type TestRegistry } from "./registry.ts";
 
@@ -30,6 +31,18 @@ export function mirrorStats(runtime: Runtime, prefix: string): MirrorStats {
   const stats = capability?.stats().find((s) => s.prefix === prefix);
   if (!stats) throw new Error(`No mirror with prefix "${prefix}"`);
   return stats;
+}
+
+/**
+ * Waits until `repo` of a running registry links blob `digest`: a client has a blob once
+ * its bytes are verified, and the cache links it a moment later (once they are durable).
+ */
+export async function waitCached(runtime: Runtime, repo: string, digest: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!await runtime.drivers.metadata.get(meta.layer(repo, digest))) {
+    if (Date.now() > deadline) throw new Error(`${repo} never linked ${digest}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** A Berth upstream that can be stopped and started again, keeping its content and port. */
