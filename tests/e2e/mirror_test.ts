@@ -219,6 +219,34 @@ Deno.test("a mirror pulls through from its upstream and serves what it cached", 
       await own.body?.cancel();
     });
 
+    await t.step("referrers come from the upstream", async () => {
+      const config = await pushBlob(upstream.url, "library/app", "{}");
+      const artifact = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: "application/vnd.example.sbom",
+        config: { mediaType: "application/vnd.oci.empty.v1+json", ...config },
+        layers: [],
+        subject: { mediaType: OCI_MANIFEST, digest: image.digest, size: image.size },
+      };
+      const text = JSON.stringify(artifact);
+      assert.equal(
+        (await putManifest(upstream.url, "library/app", sha256(text), text)).status,
+        201,
+      );
+      const res = await m(`up.test/library/app/referrers/${image.digest}`);
+      assert.equal(res.status, 200);
+      const index = await body(res);
+      assert.deepEqual(
+        (index.manifests as { digest: string; artifactType: string }[]).map((
+          d,
+        ) => [d.digest, d.artifactType]),
+        [[sha256(text), "application/vnd.example.sbom"]],
+      );
+      const filtered = await m(`up.test/library/app/referrers/${image.digest}?artifactType=other`);
+      assert.deepEqual((await body(filtered)).manifests, []);
+    });
+
     await t.step("the catalog lists what is cached; tags come from the upstream", async () => {
       const catalog = await body(await m("_catalog"));
       assert.deepEqual(catalog.repositories, [
