@@ -125,7 +125,12 @@ export async function expire(deps: ExpiryDeps, signal?: AbortSignal): Promise<Ex
     } catch (err) {
       const gone = err instanceof RegistryError &&
         (err.code === "MANIFEST_UNKNOWN" || err.code === "BLOB_UNKNOWN");
-      if (!gone) throw err;
+      if (!gone) {
+        // Put the claim back, so the next run tries again instead of forgetting the content.
+        await store.commit([], [{ type: "set", key: entry.key, value: entry.value }])
+          .catch(() => {});
+        throw err;
+      }
     }
     emptied.add(repo);
   }
