@@ -6,7 +6,7 @@
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
  * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres, ui,
- * notify (`transfer` = the first three). See `bench/README.md`.
+ * notify, mirror (`transfer` = the first three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
 import { blobFile } from "./data.ts";
@@ -22,6 +22,7 @@ import { s3Scenario } from "./scenarios/s3.ts";
 import { skopeoScenario } from "./scenarios/skopeo.ts";
 import { chunkedScenario, pullScenario, pushScenario } from "./scenarios/transfer.ts";
 import { uiScenario } from "./scenarios/ui.ts";
+import { mirrorScenario } from "./scenarios/mirror.ts";
 
 const SCENARIOS = [
   "push",
@@ -36,6 +37,7 @@ const SCENARIOS = [
   "postgres",
   "ui",
   "notify",
+  "mirror",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
       ["postgres", () => postgresScenario(ctx)],
       ["ui", () => uiScenario(ctx)],
       ["notify", () => notifyScenario(ctx)],
+      ["mirror", () => mirrorScenario(ctx)],
     ];
     for (const [name, step] of steps) {
       if (!only.has(name)) continue;

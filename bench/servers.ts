@@ -160,9 +160,14 @@ export function distributionS3(s3: { endpoint: string; bucket: string }, root: s
 
 /**
  * Starts distribution 2.8.2 from a generated `config.yml` in `dir`, storing on the
- * filesystem under `dir/data` unless `storage` lines are given ({@linkcode distributionS3}).
+ * filesystem under `dir/data` unless `storage` lines are given ({@linkcode distributionS3});
+ * `extra` lines are appended (a `proxy:` section).
  */
-export async function startDistribution(dir: string, storage?: string[]): Promise<Server> {
+export async function startDistribution(
+  dir: string,
+  storage?: string[],
+  extra: string[] = [],
+): Promise<Server> {
   const port = freePort();
   await Deno.mkdir(dir, { recursive: true });
   const config = `${dir}/config.yml`;
@@ -180,6 +185,7 @@ export async function startDistribution(dir: string, storage?: string[]): Promis
       "    enabled: true",
       "http:",
       `  addr: 127.0.0.1:${port}`,
+      ...extra,
       "",
     ].join("\n"),
   );

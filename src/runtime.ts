@@ -29,6 +29,7 @@ import { createRegistry } from "./registry/registry.ts";
 import { schema1Conversion } from "./schema1/capability.ts";
 import { uiCapability } from "./ui/mod.ts";
 import { UploadTokens } from "./upload_token.ts";
+import { mirrorCapability } from "./mirror/mod.ts";
 
 /** A registry ready to serve. */
 export interface Runtime {
@@ -49,6 +50,8 @@ export interface Runtime {
   lifecycle: Lifecycle;
   /** What the debug server (`http.debug.addr`) serves. */
   debugRoutes: DebugRoute[];
+  /** The capabilities that were configured (their counters, for metrics and tests). */
+  capabilities: readonly Capability[];
   /** Stops the jobs and closes the drivers. */
   close(): Promise<void>;
 }
@@ -77,6 +80,8 @@ const CAPABILITIES: readonly CapabilityFactory[] = [
   metricsCapability,
   healthCapability,
   metadataSweep,
+  // The mirror is wrapped before schema 1 conversion, which converts what it serves.
+  mirrorCapability,
   schema1Conversion,
   uiCapability,
   notificationsCapability,
@@ -182,6 +187,7 @@ export async function createRuntime(
       metrics,
       lifecycle,
       debugRoutes: capabilities.flatMap((c) => c.debugRoutes ?? []),
+      capabilities,
       close: async () => {
         await scheduler.stop();
         await instances.retire().catch(() => {});

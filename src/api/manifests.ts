@@ -4,7 +4,7 @@
  */
 import { RegistryError } from "../errors.ts";
 import { empty, location, readBounded } from "../http/responses.ts";
-import { type Ctx, NAME, type Route } from "../http/route.ts";
+import { type Ctx, NAME, type Route, STALE } from "../http/route.ts";
 
 /** Serves the exact stored bytes with their media type and digest. */
 export async function get(ctx: Ctx): Promise<Response> {
@@ -15,12 +15,13 @@ export async function get(ctx: Ctx): Promise<Response> {
   const manifest = head
     ? await manifests.stat(reference, { accept })
     : await manifests.get(reference, { accept });
-  const headers = {
+  const headers: Record<string, string> = {
     "Content-Type": manifest.mediaType,
     "Content-Length": String(manifest.size),
     "Docker-Content-Digest": manifest.digest.value,
     "ETag": `"${manifest.digest.value}"`,
   };
+  if (manifest.stale) headers.Warning = STALE;
   const body = "bytes" in manifest ? manifest.bytes as Uint8Array<ArrayBuffer> : null;
   return new Response(body, { status: 200, headers });
 }

@@ -3,13 +3,14 @@
  * `GET /v2/<name>/tags/list[?n=&last=]`.
  */
 import { json, nextLink, pagination } from "../http/responses.ts";
-import { type Ctx, NAME, type Route } from "../http/route.ts";
+import { type Ctx, NAME, type Route, STALE } from "../http/route.ts";
 
 /** Tags in lexical order, paginated with a `Link` to the next page. */
 export async function list(ctx: Ctx): Promise<Response> {
   const { n, last } = pagination(ctx.url);
   const page = await ctx.repository.tags.list(n, last);
   const headers: Record<string, string> = {};
+  if (page.stale) headers.Warning = STALE;
   if (page.more) {
     headers.Link = nextLink(ctx, `/v2/${ctx.name}/tags/list`, n, page.items[page.items.length - 1]);
   }

@@ -1,9 +1,11 @@
 /**
  * @module
  * The `berth:` section, Berth's own settings (distribution has no such section): the data
- * directory, the metadata store, manifest and upload limits, and the instance's name.
+ * directory, the metadata store, manifest and upload limits, the instance's name, and the
+ * registries mirrored next to the hosted repositories (read in `proxy.ts`).
  */
 import { METADATA_KEYS, type MetadataConfig, readMetadata } from "./metadata.ts";
+import { type MirrorConfig, readMirrors } from "./proxy.ts";
 import type { Reader } from "./reader.ts";
 import { type Section, words } from "./section.ts";
 import { readUi, UI_KEYS, type UiConfig } from "./ui.ts";
@@ -36,13 +38,15 @@ export interface BerthConfig {
   instanceid?: string;
   /** The web UI (`ui.ts`). */
   ui: UiConfig;
+  /** Upstream registries mirrored under their prefixes (see `proxy.ts`); none by default. */
+  mirrors: MirrorConfig[];
 }
 
 /** The `berth:` section. */
 export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
-    berth: { keys: words("datadir metadata manifests uploads instanceid ui") },
+    berth: { keys: words("datadir metadata manifests uploads instanceid ui mirrors") },
     "berth.metadata": METADATA_KEYS,
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
@@ -62,6 +66,7 @@ export const berth: Section<"berth", BerthConfig> = {
       },
       instanceid: r.text("berth.instanceid"),
       ui: readUi(r),
+      mirrors: readMirrors(r),
     };
   },
 };

@@ -8,8 +8,7 @@
  * Keys distribution knows but Berth does not implement (`redis`,
  * `storage.cache`, ...) are accepted and listed in {@linkcode Config.ignored}; a key
  * neither knows is an error, so a typo such as `storage.delete.enabeld` cannot pass
- * silently. `auth` and `proxy` are kept as written for their own modules to validate
- * (`raw.ts`).
+ * silently. `auth` is kept as written for its own module to validate (`raw.ts`).
  *
  * Value forms: durations are Go-style strings (`30s`, `10m`, `168h`, `1h30m`; bare numbers
  * are refused), sizes are whole numbers of bytes, booleans are `true`/`false`.
@@ -45,7 +44,8 @@ import { health } from "./health.ts";
 import { http } from "./http.ts";
 import { log } from "./log.ts";
 import { notifications } from "./notifications.ts";
-import { auth, proxy } from "./raw.ts";
+import { proxy } from "./proxy.ts";
+import { auth } from "./raw.ts";
 import { ConfigError, isObject, Reader } from "./reader.ts";
 import { checkKeys, composeSchema, topLevelKeys } from "./schema.ts";
 import type { Env, Section, SectionValue } from "./section.ts";
@@ -60,6 +60,7 @@ export type { S3Config, StorageConfig } from "./storage.ts";
 export type { BerthConfig } from "./berth.ts";
 export type { CompatibilityConfig } from "./compatibility.ts";
 export type { EndpointConfig, NotificationAction, NotificationsConfig } from "./notifications.ts";
+export type { MirrorConfig, ProxyConfig } from "./proxy.ts";
 
 /** The sections of the configuration, in the order they are read. */
 export const SECTIONS = [

@@ -1,10 +1,9 @@
 /**
  * @module
  * Sections kept as written for the module that implements them: `auth` (validated by
- * `src/auth/config.ts`, which also loads the files it names) and `proxy`. Their contents
- * are free-form here; only their being mappings is checked.
- * When a capability comes to read its section here, its stub below is replaced by a
- * file of its own, as for `storage.ts`.
+ * `src/auth/config.ts`, which also loads the files it names). Its contents are free-form
+ * here; only its being a mapping is checked. A capability that comes to read its section
+ * gets a file of its own instead, as `proxy.ts` and `notifications.ts` did.
  */
 import { isObject } from "./reader.ts";
 import type { Section } from "./section.ts";
@@ -34,6 +33,3 @@ export function rawSection<K extends string>(
  * used together with htpasswd, not instead of it.
  */
 export const auth = rawSection("auth", ["htpasswd", "token", "silly"]);
-
-/** `proxy:`, kept for the pull-through cache. */
-export const proxy = rawSection("proxy");

@@ -79,5 +79,8 @@ export interface Route {
   access: RouteAccess;
 }
 
+/** `Warning` of an answer served from a cache whose source could not be reached (RFC 7234). */
+export const STALE = '110 - "Response is Stale"';
+
 /** The path-pattern fragment of a repository name (names contain slashes). */
 export const NAME = "(?<name>[^?#]+?)";

@@ -33,6 +33,9 @@
  * ["upload", <upload id>]                         UploadSession
  * ["instance", <instance id>]                     {boot, until}: a live process's heartbeat
  * ["lease", <job>]                                {instance, boot, until}: who runs a fleet-wide job
+ *                                                 (`mirror-fill/<mirror>/<digest>`: who copies a
+ *                                                 blob from an upstream, see src/mirror/fills.ts)
+ * ["mirror-pull", <repo>, <digest>]               {at, kind}: last pull of mirrored content (expiry)
  * ["config", "upload-secret"]                     secret of upload URLs when http.secret is unset
  * ["auth", "signing-key"]                         the built-in token server's ES256 key
  * ["config", "schema1-signing-key"]               the key converted schema 1 manifests are
@@ -114,6 +117,10 @@ export const meta = {
   instances: (): MetaKey => ["instance"],
   lease: (job: string): MetaKey => ["lease", job],
   leases: (): MetaKey => ["lease"],
+  /** Name of the lease of a blob being copied from a mirror's upstream (see `lease`). */
+  mirrorFillLease: (mirror: string, digest: string): string => `mirror-fill/${mirror}/${digest}`,
+  mirrorPull: (repo: string, digest: string): MetaKey => ["mirror-pull", repo, digest],
+  mirrorPulls: (): MetaKey => ["mirror-pull"],
   uploadSecret: (): MetaKey => ["config", "upload-secret"],
   signingKey: (): MetaKey => ["auth", "signing-key"],
   schema1SigningKey: (): MetaKey => ["config", "schema1-signing-key"],

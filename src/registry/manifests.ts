@@ -221,7 +221,7 @@ export class RepositoryManifests implements ManifestService {
         { detail: { references: count, limit: MAX_REFERENCES } },
       );
     }
-    await this.#verifyReferences(manifest);
+    if (options.requireReferences !== false) await this.#verifyReferences(manifest);
     const signatures = await signatureMutations(
       this.#store,
       repo,

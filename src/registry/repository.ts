@@ -21,6 +21,8 @@ export interface Page {
   items: string[];
   /** True when more items follow the last one returned. */
   more: boolean;
+  /** True when served from a cache because its source could not be reached. */
+  stale?: boolean;
 }
 
 /** A blob as a repository sees it. */
@@ -57,6 +59,8 @@ export interface ManifestInfo {
   subject?: string;
   /** When it was pushed (ms since the epoch), when the record knows. */
   created?: number;
+  /** True when served from a cache because its source could not be reached. */
+  stale?: boolean;
 }
 
 /** A manifest with the bytes to serve. */
@@ -72,13 +76,19 @@ export interface PutManifestResult {
   tags: string[];
 }
 
-/** How a manifest is pushed. */
+/** How a manifest is stored. */
 export interface PutManifestOptions {
   /**
    * Accept every format Berth can store, whatever `compatibility.schema1.enabled` says:
    * for a mirror storing what its upstream served, not for clients' pushes.
    */
   anyFormat?: boolean;
+  /**
+   * False when the manifest's blobs and child manifests need not be in the repository yet
+   * (a pull-through mirror stores what its upstream serves before its layers are pulled).
+   * Default true.
+   */
+  requireReferences?: boolean;
 }
 
 /** How content is read. */

@@ -61,6 +61,7 @@ Deno.test("config: an empty document gives Berth's defaults", () => {
       manifests: { maxbytes: 4 * MIB },
       uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000, stalltimeout: 60_000 },
       ui: { enabled: true, sessionttl: 12 * HOUR },
+      mirrors: [],
     },
     ignored: [],
   };
@@ -201,7 +202,13 @@ Deno.test("config: REGISTRY_* variables override the file", async (t) => {
       c.notifications?.endpoints.map((e) => [e.name, e.url]),
       [["a", "http://b"], ["c", "http://c"]],
     );
-    assert.deepEqual(c.proxy, { remoteurl: "https://registry-1.docker.io" });
+    assert.deepEqual(c.proxy, {
+      prefix: "",
+      remoteurl: "https://registry-1.docker.io",
+      ttl: 168 * HOUR,
+      revalidate: 300_000,
+      timeout: 30_000,
+    });
   });
   await t.step("REGISTRY_AUTH selects a mechanism and keeps the policy", () => {
     const c = buildConfig(
