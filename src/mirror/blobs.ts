@@ -64,7 +64,7 @@ export class MirrorBlobs implements BlobService {
       try {
         const stream = await ctx.local.blobs.open(blob, range);
         this.#pulled(blob.digest, false);
-        ctx.mirror.counters.hits++;
+        ctx.mirror.counters.hit("blob");
         return stream;
       } catch (err) {
         // Cached bytes that are lost or cut short are fetched again (and repaired).
@@ -72,7 +72,7 @@ export class MirrorBlobs implements BlobService {
         if (ctx.path === "") throw err;
       }
     }
-    ctx.mirror.counters.misses++;
+    ctx.mirror.counters.miss("blob");
     return await ctx.fills.open(this.#fillRequest(blob), range);
   }
 
@@ -81,7 +81,7 @@ export class MirrorBlobs implements BlobService {
     const url = await this.ctx.local.blobs.redirectUrl(blob, ttlSeconds);
     if (url) {
       this.#pulled(blob.digest, false);
-      this.ctx.mirror.counters.hits++;
+      this.ctx.mirror.counters.hit("blob");
     }
     return url;
   }

@@ -42,7 +42,7 @@ export class MirrorTags implements TagService {
       return { items, more: more || items.length < tags.length };
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      ctx.mirror.counters.stale++;
+      ctx.mirror.counters.staleAnswer();
       try {
         return { ...await ctx.local.tags.list(n, last), stale: true };
       } catch (local) {

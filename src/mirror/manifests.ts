@@ -80,7 +80,7 @@ export class MirrorManifests implements ManifestService {
       // Served as cached, in one lookup; only a miss looks further.
       try {
         const found = await this.#local(reference, request, bytes);
-        ctx.mirror.counters.hits++;
+        ctx.mirror.counters.hit("manifest");
         return found;
       } catch (err) {
         const unknown = err instanceof RegistryError && err.code === "MANIFEST_UNKNOWN";
@@ -108,7 +108,7 @@ export class MirrorManifests implements ManifestService {
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       if (!cached) throw unavailable(ctx, err);
-      ctx.mirror.counters.stale++;
+      ctx.mirror.counters.staleAnswer();
       ctx.logger.warn("mirror: the upstream failed; serving the cached manifest as stale", {
         repo: ctx.name,
         reference,
@@ -171,13 +171,13 @@ export class MirrorManifests implements ManifestService {
     if (res.status !== 200) throw await statusFailure(res, `manifest ${tag}`);
     const current = tryParseDigest(res.headers.get("docker-content-digest") ?? "");
     if (current?.value === cached.digest.value) {
-      ctx.mirror.counters.hits++;
+      ctx.mirror.counters.hit("manifest");
       return false;
     }
     const known = current ? await this.#cached(current.value) : null;
     if (current && known) {
       // Retagged upstream to a manifest the cache has: move the tag, fetch nothing.
-      ctx.mirror.counters.hits++;
+      ctx.mirror.counters.hit("manifest");
       const content = await ctx.local.manifests.get(current.value);
       await ctx.local.manifests.put(tag, content.bytes, content.mediaType, [], {
         requireReferences: false,
@@ -198,7 +198,7 @@ export class MirrorManifests implements ManifestService {
     expected: Digest | null,
   ): Promise<void> {
     const { ctx } = this;
-    ctx.mirror.counters.misses++;
+    ctx.mirror.counters.miss("manifest");
     // A tag's failures go back to the caller, which may serve the cached copy; a digest
     // has no other copy.
     const fail = (err: unknown) =>

@@ -17,7 +17,7 @@ import type { Capability, CapabilityFactory } from "../capability.ts";
 import { Leases } from "../jobs/lease.ts";
 import type { Registry } from "../registry/repository.ts";
 import type { MirrorDeps } from "./context.ts";
-import type { MirrorCounterValues } from "./counters.ts";
+import { type MirrorCounterValues, proxyMetrics } from "./counters.ts";
 import { expire } from "./expiry.ts";
 import { PullTimes } from "./expiry.ts";
 import { Fills } from "./fills.ts";
@@ -45,6 +45,10 @@ export const mirrorCapability: CapabilityFactory = (ctx) => {
   const { config, logger, instances, drivers } = ctx;
   const configs = config.proxy ? [config.proxy] : config.berth.mirrors;
   const mirrors = new MirrorSet(configs, logger);
+  if (configs.length > 0) {
+    const metrics = proxyMetrics(ctx.metrics);
+    for (const m of mirrors.mirrors) m.counters.attach(metrics, m.prefix || "(all)");
+  }
   const ownHost = config.http.host ? new URL(config.http.host).host : undefined;
   const stats = () =>
     mirrors.mirrors.map((m) => ({

@@ -63,7 +63,7 @@ export class Upstream {
   }
 
   readonly #count = (bytes: number) => {
-    this.#o.counters.upstreamBytes += bytes;
+    this.#o.counters.received(bytes);
   };
 
   /**
@@ -156,7 +156,7 @@ export class Upstream {
         ),
       timeoutMs,
     );
-    this.#o.counters.upstreamRequests++;
+    this.#o.counters.upstreamRequest();
     try {
       return await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
     } catch (err) {
