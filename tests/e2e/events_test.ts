@@ -199,8 +199,18 @@ Deno.test("without a sink, no event record is written", async () => {
     }
     for (const p of prefixes) {
       assert.ok(
-        ["blob", "repo", "layer", "linked", "manifest", "tag", "tagged", "config", "instance"]
-          .includes(p),
+        [
+          "blob",
+          "repo",
+          "repo-pushed",
+          "layer",
+          "linked",
+          "manifest",
+          "tag",
+          "tagged",
+          "config",
+          "instance",
+        ].includes(p),
         `unexpected record kind ${p}`,
       );
     }
