@@ -10,6 +10,7 @@ import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, type AppDeps, createApp } from "./app.ts";
 import type { Capability, CapabilityFactory, Drivers } from "./capability.ts";
 import type { Config } from "./config/mod.ts";
+import { gcCapability } from "./gc/mod.ts";
 import { Leases } from "./jobs/lease.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -57,7 +58,7 @@ const JOB_LEASE_MS = 30_000;
  * The capabilities a runtime may have, one line each (see `src/capability.ts`); each
  * factory returns null unless its section is configured.
  */
-const CAPABILITIES: readonly CapabilityFactory[] = [];
+const CAPABILITIES: readonly CapabilityFactory[] = [gcCapability];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */
 export async function createRuntime(

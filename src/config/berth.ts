@@ -3,6 +3,15 @@
  * The `berth:` section, Berth's own settings (distribution has no such section): the data
  * directory, the metadata store, manifest and upload limits, and the instance's name.
  */
+import {
+  GC_SCHEMA,
+  type GcConfig,
+  readGc,
+  readRetention,
+  readScrub,
+  type RetentionConfig,
+  type ScrubConfig,
+} from "./gc.ts";
 import type { Reader } from "./reader.ts";
 import { type Section, words } from "./section.ts";
 
@@ -31,16 +40,23 @@ export interface BerthConfig {
   };
   /** Names this process in logs; random when absent. */
   instanceid?: string;
+  /** Online garbage collection (see `gc.ts`); absent: none. */
+  gc?: GcConfig;
+  /** What garbage collection keeps; absent: every tag. */
+  retention?: RetentionConfig;
+  /** Periodic re-hashing of stored blobs; absent: none. */
+  scrub?: ScrubConfig;
 }
 
 /** The `berth:` section. */
 export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
-    berth: { keys: words("datadir metadata manifests uploads instanceid") },
+    berth: { keys: words("datadir metadata manifests uploads instanceid gc retention scrub") },
     "berth.metadata": { keys: words("driver path url") },
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
+    ...GC_SCHEMA,
   },
   read(r) {
     const datadir = dataDir(r);
@@ -55,9 +71,17 @@ export const berth: Section<"berth", BerthConfig> = {
         stalltimeout: r.duration("berth.uploads.stalltimeout") ?? 60_000,
       },
       instanceid: r.text("berth.instanceid"),
+      ...optional("gc", readGc(r)),
+      ...optional("retention", readRetention(r)),
+      ...optional("scrub", readScrub(r)),
     };
   },
 };
+
+/** `{ [key]: value }`, or nothing when the value is absent. */
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
+}
 
 /**
  * `berth.datadir` without a trailing slash; default `./data`. Other sections' defaults

@@ -1,0 +1,228 @@
+/**
+ * @module
+ * Sweeping bytes: blob records no repository links any more, and bytes no record names
+ * (a crash's leftovers). Marking reads metadata only; only this sweep lists the blob
+ * store, and only to find leftovers.
+ *
+ * A record goes in three steps, each safe to stop after (see `blob_states.ts`):
+ *
+ * 1. a commit moves it to `deleting`, checking the version the run judged (so a link,
+ *    mount or claim made since wins, and the blob stays);
+ * 2. the bytes are deleted (writers of the digest wait meanwhile);
+ * 3. a commit removes the record, checking it is still this run's.
+ *
+ * A run that dies after step 1 leaves a record that runs out; the next run finishes it.
+ * Leftover bytes at a digest's own key go the same way (step 1 checks that no record
+ * exists); leftover bytes at an upload's own key (`blobs/_uploaded/<id>`, S3) go only
+ * while neither that upload's session or marker nor a `["blob-key", key]` entry exists:
+ * an upload's link commit ends the one and writes the other at once.
+ */
+import type { BlobDriver } from "../../drivers/blob/types.ts";
+import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
+import { isLive, otherClaims } from "../registry/blob_states.ts";
+import { tryParseDigest } from "../oci/digest.ts";
+import { blobKey, BLOBS_PREFIX, meta, parseBlobKey } from "../registry/keys.ts";
+import type { BlobRecord } from "../registry/records.ts";
+import type { GcReport } from "./report.ts";
+import type { Entry } from "./repository.ts";
+
+/** How long a record stays `deleting` before it runs out (a dead collector's). */
+export const DELETING_MS = 5 * 60_000;
+/** Bytes are deleted only while this much of the `deleting` time is left. */
+const DELETING_MARGIN_MS = 60_000;
+/** Records moved to `deleting` per commit (writers of them wait for the batch). */
+const BATCH = 50;
+/** Byte deletions under way at once. */
+const PARALLEL_DELETES = 8;
+
+/** What the sweeps need. */
+export interface SweepContext {
+  driver: BlobDriver;
+  store: MetadataStore;
+  report: GcReport;
+  dryRun: boolean;
+  grace: number;
+  signal?: AbortSignal;
+}
+
+/** What the registry still references after marking. */
+export interface References {
+  /** Digests a link names, or a live manifest references. */
+  digests: Set<string>;
+  /** Driver keys records and links name. */
+  keys: Set<string>;
+}
+
+/** Every blob record, with its version (read before anything is marked). */
+export async function readBlobRecords(
+  store: MetadataStore,
+): Promise<Map<string, Entry<BlobRecord>>> {
+  const records = new Map<string, Entry<BlobRecord>>();
+  for await (const e of store.list<BlobRecord>(meta.blobs())) {
+    records.set(e.key[1], { version: e.version, value: e.value });
+  }
+  return records;
+}
+
+/**
+ * The digests and keys every repository's links name (read after marking), plus
+ * `extra` digests; links in `dropped` (`repo\0digest`, a dry run's plan) do not count.
+ */
+export async function readReferences(
+  store: MetadataStore,
+  records: Map<string, Entry<BlobRecord>>,
+  extra: Iterable<string>,
+  dropped: Set<string>,
+): Promise<References> {
+  const digests = new Set<string>(extra);
+  const keys = new Set<string>();
+  const name = (digest: string, key: string | undefined) => {
+    const parsed = tryParseDigest(digest);
+    if (key) keys.add(key);
+    else if (parsed) keys.add(blobKey(parsed));
+  };
+  for (const [digest, r] of records) name(digest, r.value.key);
+  for (const prefix of [meta.allLayers(), meta.allManifests()]) {
+    for await (const e of store.list<{ key?: string }>(prefix)) {
+      const [, repo, digest] = e.key;
+      if (dropped.has(`${repo}\0${digest}`)) continue;
+      digests.add(digest);
+      name(digest, e.value.key);
+    }
+  }
+  return { digests, keys };
+}
+
+/** Removes records no repository references, and their bytes. */
+export async function sweepRecords(
+  ctx: SweepContext,
+  records: Map<string, Entry<BlobRecord>>,
+  refs: References,
+): Promise<void> {
+  const now = Date.now();
+  const doomed: string[] = [];
+  for (const [digest, r] of records) {
+    if (refs.digests.has(digest)) continue;
+    if (otherClaims(r.value, null, now)) {
+      ctx.report.claimed++;
+      continue;
+    }
+    if (r.value.deleting !== undefined && r.value.deleting > now) continue;
+    doomed.push(digest);
+  }
+  for (let i = 0; i < doomed.length; i += BATCH) {
+    ctx.signal?.throwIfAborted();
+    const batch = doomed.slice(i, i + BATCH).map((digest) => ({ digest, ...records.get(digest)! }));
+    if (ctx.dryRun) {
+      for (const b of batch) removed(ctx, b.digest, b.value);
+      continue;
+    }
+    // One commit for the batch; when a check fails, each record on its own.
+    let won = await toDeleting(ctx.store, batch);
+    if (!won) {
+      won = [];
+      for (const b of batch) won.push(...await toDeleting(ctx.store, [b]) ?? []);
+    }
+    await eachLimit(won, PARALLEL_DELETES, async (b) => {
+      if (Date.now() > b.until - DELETING_MARGIN_MS) return;
+      const parsed = tryParseDigest(b.digest);
+      if (!parsed) return;
+      await ctx.driver.delete(b.value.key ?? blobKey(parsed));
+      const mutations: Mutation[] = [{ type: "delete", key: meta.blob(b.digest) }];
+      if (b.value.key) mutations.push({ type: "delete", key: meta.blobAt(b.value.key) });
+      if (await ctx.store.commit([{ key: meta.blob(b.digest), version: b.version }], mutations)) {
+        removed(ctx, b.digest, records.get(b.digest)!.value);
+      }
+    });
+  }
+}
+
+interface Doomed {
+  digest: string;
+  version: string;
+  value: BlobRecord;
+  until: number;
+}
+
+/** Moves `batch` to `deleting` in one commit; null when a check failed. */
+async function toDeleting(
+  store: MetadataStore,
+  batch: { digest: string; version: string; value: BlobRecord }[],
+): Promise<Doomed[] | null> {
+  const until = Date.now() + DELETING_MS;
+  const values = batch.map((b) => {
+    const { claims: _, pending: __, ...rest } = b.value;
+    return { ...rest, deleting: until };
+  });
+  const version = await store.commit(
+    batch.map((b) => ({ key: meta.blob(b.digest), version: b.version })),
+    batch.map((b, i) => ({ type: "set", key: meta.blob(b.digest), value: values[i] })),
+  );
+  if (version === null) return null;
+  return batch.map((b, i) => ({ digest: b.digest, version, value: values[i], until }));
+}
+
+/** Removes bytes no record names and nothing is about to record, older than the grace. */
+export async function sweepOrphans(
+  ctx: SweepContext,
+  records: Map<string, Entry<BlobRecord>>,
+  refs: References,
+): Promise<void> {
+  const cutoff = Date.now() - ctx.grace;
+  for await (const entry of ctx.driver.list(BLOBS_PREFIX)) {
+    ctx.signal?.throwIfAborted();
+    if (entry.modified > cutoff || refs.keys.has(entry.key)) continue;
+    const kind = parseBlobKey(entry.key);
+    if (kind.kind === "digest") {
+      const parsed = tryParseDigest(kind.digest);
+      if (!parsed || blobKey(parsed) !== entry.key) continue;
+      if (records.has(kind.digest) || refs.digests.has(kind.digest)) continue;
+      if (ctx.dryRun) {
+        orphan(ctx, entry.key, entry.size);
+        continue;
+      }
+      // Claimed like a record: a writer claiming the digest meanwhile wins.
+      const until = Date.now() + DELETING_MS;
+      const key = meta.blob(kind.digest);
+      const version = await ctx.store.commit([{ key, version: null }], [
+        { type: "set", key, value: { size: entry.size, deleting: until } },
+      ]);
+      if (version === null) continue;
+      await ctx.driver.delete(entry.key);
+      await ctx.store.commit([{ key, version }], [{ type: "delete", key }]);
+      orphan(ctx, entry.key, entry.size);
+    } else if (kind.kind === "uploaded") {
+      const [session, named] = await ctx.store.getMany([
+        meta.upload(kind.upload),
+        meta.blobAt(entry.key),
+      ]);
+      if (session || named) continue;
+      if (!ctx.dryRun) await ctx.driver.delete(entry.key);
+      orphan(ctx, entry.key, entry.size);
+    }
+  }
+}
+
+/** Counts a removed record; bytes of one still pending were never in place. */
+function removed(ctx: SweepContext, digest: string, record: BlobRecord): void {
+  ctx.report.removed.blobs.push(digest);
+  if (isLive(record) || record.deleting !== undefined) ctx.report.reclaimed += record.size;
+}
+
+function orphan(ctx: SweepContext, key: string, size: number): void {
+  ctx.report.removed.orphans.push(key);
+  ctx.report.reclaimed += size;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
