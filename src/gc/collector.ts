@@ -51,6 +51,8 @@ export interface CollectOptions {
   /** Aborts the run between steps (the lease was lost, the process stops). */
   signal?: AbortSignal;
   logger?: Logger;
+  /** How long records stay `deleting` (`sweep.ts`'s default; shorter in tests). */
+  deletingMs?: number;
 }
 
 /** Times a repository that keeps changing is marked before it is left for the next run. */
@@ -72,6 +74,7 @@ export async function collect(
     dryRun,
     grace: options.grace,
     signal: options.signal,
+    deletingMs: options.deletingMs,
   };
   const records = await readBlobRecords(store);
   const referenced = new Set<string>();

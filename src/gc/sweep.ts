@@ -26,10 +26,12 @@ import type { BlobRecord } from "../registry/records.ts";
 import type { GcReport } from "./report.ts";
 import type { Entry } from "./repository.ts";
 
-/** How long a record stays `deleting` before it runs out (a dead collector's). */
-export const DELETING_MS = 5 * 60_000;
-/** Bytes are deleted only while this much of the `deleting` time is left. */
-const DELETING_MARGIN_MS = 60_000;
+/**
+ * How long a record stays `deleting` before it runs out: writers of a digest a dead
+ * collector left deleting wait this long at most. Bytes are deleted only while a third
+ * of it is left, so a collector that stalls never deletes after a writer took over.
+ */
+export const DELETING_MS = 30_000;
 /** Records moved to `deleting` per commit (writers of them wait for the batch). */
 const BATCH = 50;
 /** Byte deletions under way at once. */
@@ -43,6 +45,8 @@ export interface SweepContext {
   dryRun: boolean;
   grace: number;
   signal?: AbortSignal;
+  /** How long records stay `deleting` ({@linkcode DELETING_MS}; shorter in tests). */
+  deletingMs?: number;
 }
 
 /** What the registry still references after marking. */
@@ -118,13 +122,14 @@ export async function sweepRecords(
       continue;
     }
     // One commit for the batch; when a check fails, each record on its own.
-    let won = await toDeleting(ctx.store, batch);
+    const span = ctx.deletingMs ?? DELETING_MS;
+    let won = await toDeleting(ctx.store, batch, span);
     if (!won) {
       won = [];
-      for (const b of batch) won.push(...await toDeleting(ctx.store, [b]) ?? []);
+      for (const b of batch) won.push(...await toDeleting(ctx.store, [b], span) ?? []);
     }
     await eachLimit(won, PARALLEL_DELETES, async (b) => {
-      if (Date.now() > b.until - DELETING_MARGIN_MS) return;
+      if (Date.now() > b.until - span / 3) return;
       const parsed = tryParseDigest(b.digest);
       if (!parsed) return;
       await ctx.driver.delete(b.value.key ?? blobKey(parsed));
@@ -148,8 +153,9 @@ interface Doomed {
 async function toDeleting(
   store: MetadataStore,
   batch: { digest: string; version: string; value: BlobRecord }[],
+  span: number,
 ): Promise<Doomed[] | null> {
-  const until = Date.now() + DELETING_MS;
+  const until = Date.now() + span;
   const values = batch.map((b) => {
     const { claims: _, pending: __, ...rest } = b.value;
     return { ...rest, deleting: until };
@@ -182,7 +188,7 @@ export async function sweepOrphans(
         continue;
       }
       // Claimed like a record: a writer claiming the digest meanwhile wins.
-      const until = Date.now() + DELETING_MS;
+      const until = Date.now() + (ctx.deletingMs ?? DELETING_MS);
       const key = meta.blob(kind.digest);
       const version = await ctx.store.commit([{ key, version: null }], [
         { type: "set", key, value: { size: entry.size, deleting: until } },
