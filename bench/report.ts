@@ -11,6 +11,7 @@ import { cpuSeconds, type Server } from "./servers.ts";
 export type Target =
   | { ratioAtLeast: number }
   | { berthBelow: number }
+  | { berthAtLeast: number }
   | null;
 
 /** One line of the table. */
@@ -136,6 +137,9 @@ function verdict(row: Row): string {
   if ("berthBelow" in t) {
     return row.berth === null ? "n/a" : row.berth < t.berthBelow ? "met" : "MISSED";
   }
+  if ("berthAtLeast" in t) {
+    return row.berth === null ? "n/a" : row.berth >= t.berthAtLeast ? "met" : "MISSED";
+  }
   const r = ratio(row);
   return r === null ? "n/a" : r >= t.ratioAtLeast ? "met" : "MISSED";
 }
@@ -143,7 +147,9 @@ function verdict(row: Row): string {
 function targetText(row: Row): string {
   const t = row.target;
   if (!t) return "";
-  return "berthBelow" in t ? `< ${t.berthBelow} ${row.unit}` : `>= ${t.ratioAtLeast.toFixed(1)}x`;
+  if ("berthBelow" in t) return `< ${t.berthBelow} ${row.unit}`;
+  if ("berthAtLeast" in t) return `>= ${t.berthAtLeast} ${row.unit}`;
+  return `>= ${t.ratioAtLeast.toFixed(1)}x`;
 }
 
 /** The table as aligned Markdown, with numbered footnotes for missing figures and notes. */

@@ -5,13 +5,14 @@
  * Berth is better) and the targets, and writes every sample to `bench/results/latest.json`.
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
- * scenarios push, chunked, pull, skopeo, rate, resume, rss, s3 (`transfer` = the first
+ * scenarios push, chunked, pull, skopeo, rate, resume, rss, s3, gc (`transfer` = the first
  * three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
 import { blobFile } from "./data.ts";
 import { memory, type Server, startBerth, startDistribution, stopAll } from "./servers.ts";
 import { renderTable, Report } from "./report.ts";
+import { gcScenario } from "./scenarios/gc.ts";
 import { rateScenario } from "./scenarios/rate.ts";
 import { resumeScenario } from "./scenarios/resume.ts";
 import { rssScenario } from "./scenarios/rss.ts";
@@ -19,7 +20,17 @@ import { s3Scenario } from "./scenarios/s3.ts";
 import { skopeoScenario } from "./scenarios/skopeo.ts";
 import { chunkedScenario, pullScenario, pushScenario } from "./scenarios/transfer.ts";
 
-const SCENARIOS = ["push", "chunked", "pull", "skopeo", "rate", "resume", "rss", "s3"] as const;
+const SCENARIOS = [
+  "push",
+  "chunked",
+  "pull",
+  "skopeo",
+  "rate",
+  "resume",
+  "rss",
+  "s3",
+  "gc",
+] as const;
 type Scenario = typeof SCENARIOS[number];
 const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
 
@@ -105,6 +116,7 @@ async function main(): Promise<void> {
       ["resume", () => resumeScenario(ctx)],
       ["rss", () => rssScenario(ctx)],
       ["s3", () => s3Scenario(ctx, only.has("rss") || only.size === 1)],
+      ["gc", () => gcScenario(ctx)],
     ];
     for (const [name, step] of steps) {
       if (!only.has(name)) continue;

@@ -76,7 +76,14 @@ export async function collect(
     signal: options.signal,
     deletingMs: options.deletingMs,
   };
+  let lap = performance.now();
+  const phase = (name: keyof GcReport["phases"]) => {
+    const now = performance.now();
+    report.phases[name] = Math.round(now - lap);
+    lap = now;
+  };
   const records = await readBlobRecords(store);
+  phase("records");
   const referenced = new Set<string>();
   const dropped = new Set<string>();
   const names = await Array.fromAsync(store.list(meta.repos()), (e) => e.key[1]);
@@ -84,9 +91,13 @@ export async function collect(
     options.signal?.throwIfAborted();
     await collectRepository(ctx, name, retention, referenced, dropped);
   }
+  phase("mark");
   const refs = await readReferences(store, records, referenced, dropped);
+  phase("references");
   await sweepRecords(ctx, records, refs);
+  phase("sweep");
   await sweepOrphans(ctx, records, refs);
+  phase("orphans");
   report.ms = Date.now() - report.started;
   options.logger?.info(dryRun ? "garbage collection (dry run)" : "garbage collection", {
     ...summary(report),

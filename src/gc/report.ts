@@ -48,6 +48,14 @@ export interface GcReport {
   claimed: number;
   /** `repo:tag`: what retention would remove, with `berth.retention.dryrun` on. */
   retentionDryRun: string[];
+  /** Milliseconds of each step: reading records, marking, reading links, sweeping. */
+  phases: {
+    records?: number;
+    mark?: number;
+    references?: number;
+    sweep?: number;
+    orphans?: number;
+  };
 }
 
 /** An empty report of a run starting now. */
@@ -63,6 +71,7 @@ export function newReport(dryRun: boolean): GcReport {
     skipped: [],
     claimed: 0,
     retentionDryRun: [],
+    phases: {},
   };
 }
 
@@ -81,6 +90,7 @@ export function summary(report: GcReport): Record<string, unknown> {
     claimed: report.claimed,
     skipped: report.skipped.length,
     ms: report.ms,
+    phases: report.phases,
   };
 }
 

@@ -53,7 +53,7 @@ export interface SweepContext {
 export interface References {
   /** Digests a link names, or a live manifest references. */
   digests: Set<string>;
-  /** Driver keys records and links name. */
+  /** Driver keys records and links name, other than digests' own keys. */
   keys: Set<string>;
 }
 
@@ -80,10 +80,11 @@ export async function readReferences(
 ): Promise<References> {
   const digests = new Set<string>(extra);
   const keys = new Set<string>();
+  // Only keys other than the digest's own: the digests stand for those.
   const name = (digest: string, key: string | undefined) => {
+    if (!key) return;
     const parsed = tryParseDigest(digest);
-    if (key) keys.add(key);
-    else if (parsed) keys.add(blobKey(parsed));
+    if (!parsed || key !== blobKey(parsed)) keys.add(key);
   };
   for (const [digest, r] of records) name(digest, r.value.key);
   for (const prefix of [meta.allLayers(), meta.allManifests()]) {
@@ -128,18 +129,35 @@ export async function sweepRecords(
       won = [];
       for (const b of batch) won.push(...await toDeleting(ctx.store, [b], span) ?? []);
     }
+    const deleted: Doomed[] = [];
     await eachLimit(won, PARALLEL_DELETES, async (b) => {
       if (Date.now() > b.until - span / 3) return;
       const parsed = tryParseDigest(b.digest);
       if (!parsed) return;
       await ctx.driver.delete(b.value.key ?? blobKey(parsed));
-      const mutations: Mutation[] = [{ type: "delete", key: meta.blob(b.digest) }];
-      if (b.value.key) mutations.push({ type: "delete", key: meta.blobAt(b.value.key) });
-      if (await ctx.store.commit([{ key: meta.blob(b.digest), version: b.version }], mutations)) {
-        removed(ctx, b.digest, records.get(b.digest)!.value);
-      }
+      deleted.push(b);
     });
+    // The records go in one commit; when a check fails, each on its own.
+    const removal = (list: Doomed[]) =>
+      ctx.store.commit(
+        list.map((b) => ({ key: meta.blob(b.digest), version: b.version })),
+        list.flatMap((b): Mutation[] => [
+          { type: "delete", key: meta.blob(b.digest) },
+          ...(b.value.key ? [{ type: "delete" as const, key: meta.blobAt(b.value.key) }] : []),
+        ]),
+      );
+    const gone = deleted.length && await removal(deleted) !== null
+      ? deleted
+      : await filterAsync(deleted, async (b) => await removal([b]) !== null);
+    for (const b of gone) removed(ctx, b.digest, records.get(b.digest)!.value);
   }
+}
+
+/** The items `keep` accepts, one after another. */
+async function filterAsync<T>(items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
+  const out: T[] = [];
+  for (const item of items) if (await keep(item)) out.push(item);
+  return out;
 }
 
 interface Doomed {
