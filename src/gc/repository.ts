@@ -166,9 +166,10 @@ export async function applyPlan(
     const mutations: Mutation[] = [
       { type: "set", key: meta.repoGc(repo), value: { at: Date.now() } },
     ];
+    // At least one item per commit, however many mutations it brings.
     while (
       i < items.length && checks.length <= ITEMS_PER_COMMIT &&
-      mutations.length + items[i].mutations.length <= MUTATIONS_PER_COMMIT
+      (checks.length === 1 || mutations.length + items[i].mutations.length <= MUTATIONS_PER_COMMIT)
     ) {
       checks.push(items[i].check);
       mutations.push(...items[i].mutations);

@@ -46,12 +46,6 @@ export class BlobStore {
     return blob.key ?? blobKey(blob.digest);
   }
 
-  /** The record of verified bytes of `digest`, if it is live. */
-  async record(digest: Digest): Promise<BlobRecord | null> {
-    const found = (await this.store.get<BlobRecord>(meta.blob(digest.value)))?.value;
-    return found && isLive(found) ? found : null;
-  }
-
   /**
    * The blob record with its version, after any collector deleting the digest's bytes
    * is done (it holds the record for milliseconds; one that died runs out).
