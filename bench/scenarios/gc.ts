@@ -49,7 +49,11 @@ async function populate(dir: string, manifests: number): Promise<void> {
           const digest = sha256(bytes);
           refs.push({ digest, size: bytes.byteLength });
           writes.push([blobKey(parseDigest(digest)), bytes]);
-          mutations.push(...blobs.linkMutations(repo, digest, { size: bytes.byteLength }, now));
+          const held = {
+            check: { key: meta.blob(digest), version: null },
+            value: { size: bytes.byteLength },
+          };
+          mutations.push(...blobs.linkMutations(repo, digest, held, now));
         }
         const text = JSON.stringify({
           schemaVersion: 2,

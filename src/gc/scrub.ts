@@ -190,7 +190,10 @@ async function condemn(
     }
   }
   if (Date.now() < until) await driver.delete(record.key ?? keyOf(digest));
-  const done: Mutation[] = [{ type: "delete", key }];
+  const done: Mutation[] = [{ type: "delete", key }, {
+    type: "delete",
+    key: meta.blobLinked(digest),
+  }];
   if (record.key) done.push({ type: "delete", key: meta.blobAt(record.key) });
   await store.commit([{ key, version: deleting }], done);
 }

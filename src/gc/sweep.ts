@@ -32,8 +32,8 @@ import type { Entry } from "./repository.ts";
  * of it is left, so a collector that stalls never deletes after a writer took over.
  */
 export const DELETING_MS = 30_000;
-/** Records moved to `deleting` per commit (writers of them wait for the batch). */
-const BATCH = 50;
+/** Records moved to `deleting` per commit: two checks each (writers of them wait). */
+const BATCH = 45;
 /** Byte deletions under way at once. */
 const PARALLEL_DELETES = 8;
 
@@ -57,13 +57,21 @@ export interface References {
   keys: Set<string>;
 }
 
-/** Every blob record, with its version (read before anything is marked). */
-export async function readBlobRecords(
-  store: MetadataStore,
-): Promise<Map<string, Entry<BlobRecord>>> {
-  const records = new Map<string, Entry<BlobRecord>>();
+/** A blob record as a collection judged it. */
+export interface RecordEntry extends Entry<BlobRecord> {
+  /** Version of `["blob-linked", digest]` (links that kept the record as it was). */
+  linked: string | null;
+}
+
+/** Every blob record, with its versions (read before anything is marked). */
+export async function readBlobRecords(store: MetadataStore): Promise<Map<string, RecordEntry>> {
+  const records = new Map<string, RecordEntry>();
   for await (const e of store.list<BlobRecord>(meta.blobs())) {
-    records.set(e.key[1], { version: e.version, value: e.value });
+    records.set(e.key[1], { version: e.version, value: e.value, linked: null });
+  }
+  for await (const e of store.list(meta.blobsLinked())) {
+    const record = records.get(e.key[1]);
+    if (record) record.linked = e.version;
   }
   return records;
 }
@@ -74,7 +82,7 @@ export async function readBlobRecords(
  */
 export async function readReferences(
   store: MetadataStore,
-  records: Map<string, Entry<BlobRecord>>,
+  records: Map<string, RecordEntry>,
   extra: Iterable<string>,
   dropped: Set<string>,
 ): Promise<References> {
@@ -101,7 +109,7 @@ export async function readReferences(
 /** Removes records no repository references, and their bytes. */
 export async function sweepRecords(
   ctx: SweepContext,
-  records: Map<string, Entry<BlobRecord>>,
+  records: Map<string, RecordEntry>,
   refs: References,
 ): Promise<void> {
   const now = Date.now();
@@ -143,6 +151,7 @@ export async function sweepRecords(
         list.map((b) => ({ key: meta.blob(b.digest), version: b.version })),
         list.flatMap((b): Mutation[] => [
           { type: "delete", key: meta.blob(b.digest) },
+          { type: "delete", key: meta.blobLinked(b.digest) },
           ...(b.value.key ? [{ type: "delete" as const, key: meta.blobAt(b.value.key) }] : []),
         ]),
       );
@@ -167,10 +176,13 @@ interface Doomed {
   until: number;
 }
 
-/** Moves `batch` to `deleting` in one commit; null when a check failed. */
+/**
+ * Moves `batch` to `deleting` in one commit, checking each record and its
+ * `blob-linked` entry as judged; null when a check failed.
+ */
 async function toDeleting(
   store: MetadataStore,
-  batch: { digest: string; version: string; value: BlobRecord }[],
+  batch: ({ digest: string } & RecordEntry)[],
   span: number,
 ): Promise<Doomed[] | null> {
   const until = Date.now() + span;
@@ -179,7 +191,10 @@ async function toDeleting(
     return { ...rest, deleting: until };
   });
   const version = await store.commit(
-    batch.map((b) => ({ key: meta.blob(b.digest), version: b.version })),
+    batch.flatMap((b) => [
+      { key: meta.blob(b.digest), version: b.version },
+      { key: meta.blobLinked(b.digest), version: b.linked },
+    ]),
     batch.map((b, i) => ({ type: "set", key: meta.blob(b.digest), value: values[i] })),
   );
   if (version === null) return null;
@@ -189,7 +204,7 @@ async function toDeleting(
 /** Removes bytes no record names and nothing is about to record, older than the grace. */
 export async function sweepOrphans(
   ctx: SweepContext,
-  records: Map<string, Entry<BlobRecord>>,
+  records: Map<string, RecordEntry>,
   refs: References,
 ): Promise<void> {
   const cutoff = Date.now() - ctx.grace;

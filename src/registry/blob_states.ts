@@ -12,10 +12,13 @@
  * - **deleting**: a collector has won the record and is deleting the bytes. Writers wait
  *   until it is done (or has run out), then claim anew.
  *
- * Every commit that links a digest (upload, mount, manifest PUT) writes the blob record
- * and checks the version it read; the collector checks the version it judged in the
- * commit that moves a record to deleting. So exactly one of them wins: a link that
- * commits keeps the bytes, a collector that commits first makes the writer read again.
+ * Every commit that links a digest (upload, mount, manifest PUT) checks the version of the
+ * blob record it read and bumps either the record (when it changes it: a claim made
+ * live) or, when it keeps it as it is, `["blob-linked", digest]`, so links of the same
+ * stored bytes never conflict with each other. The commit that moves a record to deleting
+ * checks both versions as the collector judged them. So exactly one side wins: a link
+ * that commits keeps the bytes, a collector that commits first makes the writer read
+ * again.
  * Writers put bytes in place only under their own claim (`BlobStore.hold`), so nothing
  * they publish can be deleted before it is recorded.
  */
@@ -72,8 +75,20 @@ export interface Holder {
 export interface Held {
   /** The blob record's version the commit must still find. */
   check: Check;
-  /** The live record the commit writes. */
+  /** The live record the commit writes (or, when `unchanged`, keeps). */
   value: BlobRecord;
+  /** The record stays as it is: the commit bumps `["blob-linked", digest]` instead. */
+  unchanged?: boolean;
+}
+
+/** True when writing `value` over `record` would change nothing. */
+export function sameRecord(record: BlobRecord, value: BlobRecord): boolean {
+  const a = record.claims ?? {};
+  const b = value.claims ?? {};
+  return isLive(record) && record.created !== undefined && record.created === value.created &&
+    record.key === value.key && record.size === value.size &&
+    Object.keys(a).length === Object.keys(b).length &&
+    Object.keys(a).every((id) => a[id] === b[id]);
 }
 
 /** Options of {@linkcode BlobStore.hold}. */

@@ -24,6 +24,7 @@ import {
   isLive,
   liveRecord,
   otherClaims,
+  sameRecord,
 } from "./blob_states.ts";
 
 /** A blob as the store knows it: the facade's view plus where its bytes are. */
@@ -84,14 +85,16 @@ export class BlobStore {
         record && isLive(record) && record.size === size &&
         await this.whole({ digest, size, key: record.key }, true)
       ) {
+        const value = liveRecord(
+          size,
+          record.key,
+          record.created ?? now,
+          otherClaims(record, holder.id),
+        );
         return {
           check: { key, version: current!.version },
-          value: liveRecord(
-            size,
-            record.key,
-            record.created ?? now,
-            otherClaims(record, holder.id),
-          ),
+          value,
+          unchanged: sameRecord(record, value),
         };
       }
       const claims = otherClaims(record, holder.id, now);
@@ -186,15 +189,29 @@ export class BlobStore {
   }
 
   /**
-   * Mutations that record verified bytes (`record`, a live blob record as
-   * {@linkcode hold} returns it) and link them into `repo`.
+   * The mutation a commit relying on `held` makes to the digest's record: the live
+   * record, or, when it stays as it is, a bump of `["blob-linked", digest]` (see
+   * `blob_states.ts`).
    */
-  linkMutations(repo: string, digest: string, record: BlobRecord, now: number): Mutation[] {
+  recordMutation(digest: string, held: Held, now: number): Mutation {
+    return held.unchanged ? { type: "set", key: meta.blobLinked(digest), value: { at: now } } : {
+      type: "set",
+      key: meta.blob(digest),
+      value: { ...held.value, created: held.value.created ?? now },
+    };
+  }
+
+  /**
+   * Mutations that record verified bytes (`held`, as {@linkcode hold} returns it) and
+   * link them into `repo`.
+   */
+  linkMutations(repo: string, digest: string, held: Held, now: number): Mutation[] {
+    const record = held.value;
     const link: BlobRecord = record.key
       ? { size: record.size, key: record.key, created: now }
       : { size: record.size, created: now };
     const mutations: Mutation[] = [
-      { type: "set", key: meta.blob(digest), value: { ...record, created: record.created ?? now } },
+      this.recordMutation(digest, held, now),
       { type: "set", key: meta.layer(repo, digest), value: link },
       { type: "set", key: meta.linked(digest, repo), value: {} },
       { type: "set", key: meta.repo(repo), value: { created: now } },
@@ -223,7 +240,7 @@ export class BlobStore {
   ): Promise<boolean> {
     const made = events.make(inputs);
     const done = await this.store.commit([held.check, ...checks], [
-      ...this.linkMutations(repo, digest, held.value, Date.now()),
+      ...this.linkMutations(repo, digest, held, Date.now()),
       ...also,
       ...events.mutations(made),
     ]);
@@ -316,14 +333,16 @@ export class RepositoryBlobs implements BlobService {
       if (!current || !record || !isLive(record)) return false;
       const blob: StoredBlob = { digest, size: record.size, key: record.key };
       if (!await this.blobs.whole(blob)) return false;
+      const value = liveRecord(
+        record.size,
+        record.key,
+        record.created ?? Date.now(),
+        otherClaims(record, null),
+      );
       const held: Held = {
         check: { key: current.key, version: current.version },
-        value: liveRecord(
-          record.size,
-          record.key,
-          record.created ?? Date.now(),
-          otherClaims(record, null),
-        ),
+        value,
+        unchanged: sameRecord(record, value),
       };
       const inputs: EventInput[] = [
         { type: "blob.mounted", digest: digest.value, size: record.size, from: origin },

@@ -19,6 +19,8 @@
  *                                                 pending?, deleting?}: bytes exist, verified
  *                                                 (or are being published, or deleted: see
  *                                                 `blobs.ts` for the states)
+ * ["blob-linked", <digest>]                       {at}: bumped by a link that keeps the blob
+ *                                                 record as it is (the collector checks both)
  * ["blob-key", <driver key>]                      {digest}: bytes at a key that is not the
  *                                                 digest's own (`blobs/_uploaded/...`) are in use
  * ["repo", <repo>]                                {created}: the repository index (catalog)
@@ -89,6 +91,8 @@ export const meta = {
   blob: (digest: string): MetaKey => ["blob", digest],
   blobs: (): MetaKey => ["blob"],
   blobAt: (key: string): MetaKey => ["blob-key", key],
+  blobLinked: (digest: string): MetaKey => ["blob-linked", digest],
+  blobsLinked: (): MetaKey => ["blob-linked"],
   repo: (repo: string): MetaKey => ["repo", repo],
   repos: (): MetaKey => ["repo"],
   repoGc: (repo: string): MetaKey => ["repo-gc", repo],

@@ -232,7 +232,7 @@ export class RepositoryManifests implements ManifestService {
       }));
       checks.push(own.check, { key: meta.repoGc(repo), version: mark?.version ?? null });
       const mutations: Mutation[] = [
-        { type: "set", key: meta.blob(digest.value), value: own.value },
+        this.manifests.blobs.recordMutation(digest.value, own, now),
         { type: "set", key: meta.manifest(repo, digest.value), value: record },
         { type: "set", key: meta.repo(repo), value: { created: now } },
         // Blind (no check on it): concurrent PUTs never conflict here, but a collector's

@@ -163,6 +163,32 @@ Deno.test("an upload that relied on stored bytes a collection deleted stores its
   });
 });
 
+Deno.test("a link made after the collection read the links keeps the blob it was about to delete", async () => {
+  await withRegistry(async (reg, gated) => {
+    const bytes = randomBytes(3000);
+    const digest = sha256(bytes);
+    await pushBlob(reg.url, "race/old", bytes);
+    const gone = await fetch(`${reg.url}/v2/race/old/blobs/${digest}`, { method: "DELETE" });
+    assert.equal(gone.status, 202);
+    // The collection found the blob linked nowhere and waits at the commit that would
+    // start deleting it ...
+    const held = gated.hold("blob");
+    const running = collect(reg.runtime.drivers.blobs, gated.store, {
+      grace: 0,
+      deleteUntagged: false,
+    });
+    await held.reached;
+    // ... while an upload of the same bytes links the stored ones (the record unchanged).
+    const res = await upload(reg.url, "race/new", bytes);
+    assert.equal(res.status, 201);
+    held.release();
+    const report = await running;
+    assert.deepEqual(report.removed.blobs, [], "the collection deleted a blob linked meanwhile");
+    const pulled = await fetch(`${reg.url}/v2/race/new/blobs/${digest}`);
+    assert.equal(sha256(await pulled.bytes()), digest);
+  });
+});
+
 Deno.test("bytes an upload put in place are kept while its claim holds, then recorded", async () => {
   await withRegistry(async (reg, gated) => {
     const bytes = randomBytes(6000);
