@@ -112,7 +112,11 @@ export class BlobStore {
         { type: "set", key, value: claim },
         ...options.claimAlso ?? [],
       ]);
-      if (version === null) continue;
+      if (version === null) {
+        // Another writer claimed first: back off a little, with jitter, and read again.
+        await pause(Math.random() * Math.min(2 ** attempt, 32));
+        continue;
+      }
       holder.claimed = version;
       if (holder.key === null || options.rewrite) {
         holder.key = await write();

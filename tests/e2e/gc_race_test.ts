@@ -12,6 +12,7 @@ import { collect } from "../../src/gc/collector.ts";
 import { integrityProblems, leftovers, OCI_MANIFEST } from "../helpers/gc.ts";
 import { assertError, pushBlob, putManifest, randomBytes, sha256 } from "../helpers/oci.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { startS3rver } from "../helpers/s3rver.ts";
 
 /** A memory store whose first commit matching a predicate waits until released. */
 class GatedStore {
@@ -269,3 +270,44 @@ Deno.test("a manifest pushed again while a collection deletes its bytes writes t
     assert.equal(sha256(await got.bytes()), digest, "the manifest's bytes are gone");
   });
 });
+
+for (const backend of ["filesystem", "s3"] as const) {
+  Deno.test(`concurrent pushes of the same bytes and manifest all succeed (${backend})`, async () => {
+    const s3 = backend === "s3" ? await startS3rver() : null;
+    const reg = await startRegistry(
+      s3
+        ? { doc: { storage: { s3: { ...s3.options, rootdirectory: "same" } } } }
+        : { storage: "disk" },
+    );
+    try {
+      const fresh = randomBytes(20_000);
+      const stored = randomBytes(10_000);
+      await pushBlob(reg.url, "same/base", stored);
+      const repos = Array.from({ length: 12 }, (_, i) => `same/r${i}`);
+      const results = await Promise.all([
+        ...repos.map((r) => upload(reg.url, r, fresh)),
+        ...repos.map((r) => upload(reg.url, r, stored)),
+      ]);
+      for (const res of results) assert.equal(res.status, 201, await res.text());
+      for (const r of repos) {
+        for (const bytes of [fresh, stored]) {
+          const got = await fetch(`${reg.url}/v2/${r}/blobs/${sha256(bytes)}`);
+          assert.equal(sha256(await got.bytes()), sha256(bytes));
+        }
+      }
+      // One manifest, many tags at once, in one repository.
+      const config = await pushBlob(reg.url, "same/r0", "{}");
+      const text = manifestOf(config, { digest: sha256(fresh), size: fresh.byteLength });
+      const puts = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => putManifest(reg.url, "same/r0", `t${i}`, text)),
+      );
+      for (const res of puts) assert.equal(res.status, 201, await res.text());
+      // Every byte object is recorded once: the duplicates' own bytes went.
+      const { blobs, metadata } = reg.runtime.drivers;
+      assert.deepEqual(await leftovers(blobs, metadata), []);
+    } finally {
+      await reg.close();
+      await s3?.stop();
+    }
+  });
+}
