@@ -22,6 +22,7 @@ import type { RetentionConfig } from "../config/gc.ts";
 import type { Logger } from "../log.ts";
 import { meta } from "../registry/keys.ts";
 import { markRepository } from "./mark.ts";
+import { Pacer } from "./pace.ts";
 import {
   applyPlan,
   type Plan,
@@ -53,6 +54,8 @@ export interface CollectOptions {
   logger?: Logger;
   /** How long records stay `deleting` (`sweep.ts`'s default; shorter in tests). */
   deletingMs?: number;
+  /** Share of the time the run may work (default 1); it rests the rest (`pace.ts`). */
+  duty?: number;
 }
 
 /** Times a repository that keeps changing is marked before it is left for the next run. */
@@ -75,6 +78,7 @@ export async function collect(
     grace: options.grace,
     signal: options.signal,
     deletingMs: options.deletingMs,
+    pacer: new Pacer(options.duty ?? 1),
   };
   let lap = performance.now();
   const phase = (name: keyof GcReport["phases"]) => {
@@ -82,7 +86,7 @@ export async function collect(
     report.phases[name] = Math.round(now - lap);
     lap = now;
   };
-  const records = await readBlobRecords(store);
+  const records = await readBlobRecords(store, ctx.pacer);
   phase("records");
   const referenced = new Set<string>();
   const dropped = new Set<string>();
@@ -90,9 +94,10 @@ export async function collect(
   for (const name of names) {
     options.signal?.throwIfAborted();
     await collectRepository(ctx, name, retention, referenced, dropped);
+    await ctx.pacer.tick();
   }
   phase("mark");
-  const refs = await readReferences(store, records, referenced, dropped);
+  const refs = await readReferences(store, records, referenced, dropped, ctx.pacer);
   phase("references");
   await sweepRecords(ctx, records, refs);
   phase("sweep");

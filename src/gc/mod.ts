@@ -17,6 +17,9 @@ import { Retention } from "./retention.ts";
 import { scrub } from "./scrub.ts";
 import { usageRoute } from "./usage.ts";
 
+/** Share of the time an online collection or scrub works; it rests the rest (`pace.ts`). */
+const ONLINE_DUTY = 0.5;
+
 /** A random first delay of one to five minutes (at most the interval), so a fleet staggers. */
 function firstDelay(interval: number): number {
   return Math.min(interval, 60_000 + Math.random() * 240_000);
@@ -44,6 +47,7 @@ export const gcCapability: CapabilityFactory = (ctx) => {
           retention,
           signal,
           logger,
+          duty: ONLINE_DUTY,
         });
       },
     });
@@ -55,7 +59,7 @@ export const gcCapability: CapabilityFactory = (ctx) => {
       firstDelay: firstDelay(scrubbing.interval),
       fleet: "one",
       run: async (signal) => {
-        await scrub(drivers.blobs, drivers.metadata, { signal, logger });
+        await scrub(drivers.blobs, drivers.metadata, { signal, logger, duty: ONLINE_DUTY });
       },
     });
   }

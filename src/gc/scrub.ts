@@ -21,6 +21,7 @@ import { parseManifest } from "../oci/manifests/mod.ts";
 import { isLive, otherClaims } from "../registry/blob_states.ts";
 import { blobKey, meta } from "../registry/keys.ts";
 import type { BlobRecord, ManifestRecord } from "../registry/records.ts";
+import { Pacer } from "./pace.ts";
 import { DELETING_MS } from "./sweep.ts";
 
 /** What one scrub found. */
@@ -40,6 +41,8 @@ export interface ScrubOptions {
   dryRun?: boolean;
   signal?: AbortSignal;
   logger?: Logger;
+  /** Share of the time the scrub may work (default 1); it rests the rest (`pace.ts`). */
+  duty?: number;
 }
 
 /** Mutations per commit when removing links of a condemned blob. */
@@ -67,8 +70,10 @@ export async function scrub(
     m.repos.push(repo);
     manifests.set(digest, m);
   }
+  const pacer = new Pacer(options.duty ?? 1);
   for await (const e of store.list<BlobRecord>(meta.blobs())) {
     options.signal?.throwIfAborted();
+    await pacer.tick();
     const record = e.value;
     const digest = tryParseDigest(e.key[1]);
     if (!digest || !isLive(record)) continue;

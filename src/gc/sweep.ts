@@ -23,6 +23,7 @@ import { isLive, otherClaims } from "../registry/blob_states.ts";
 import { tryParseDigest } from "../oci/digest.ts";
 import { blobKey, BLOBS_PREFIX, meta, parseBlobKey } from "../registry/keys.ts";
 import type { BlobRecord } from "../registry/records.ts";
+import type { Pacer } from "./pace.ts";
 import type { GcReport } from "./report.ts";
 import type { Entry } from "./repository.ts";
 
@@ -47,6 +48,8 @@ export interface SweepContext {
   signal?: AbortSignal;
   /** How long records stay `deleting` ({@linkcode DELETING_MS}; shorter in tests). */
   deletingMs?: number;
+  /** Rests between steps (online collections). */
+  pacer: Pacer;
 }
 
 /** What the registry still references after marking. */
@@ -64,14 +67,19 @@ export interface RecordEntry extends Entry<BlobRecord> {
 }
 
 /** Every blob record, with its versions (read before anything is marked). */
-export async function readBlobRecords(store: MetadataStore): Promise<Map<string, RecordEntry>> {
+export async function readBlobRecords(
+  store: MetadataStore,
+  pacer: Pacer,
+): Promise<Map<string, RecordEntry>> {
   const records = new Map<string, RecordEntry>();
   for await (const e of store.list<BlobRecord>(meta.blobs())) {
     records.set(e.key[1], { version: e.version, value: e.value, linked: null });
+    await pacer.tick();
   }
   for await (const e of store.list(meta.blobsLinked())) {
     const record = records.get(e.key[1]);
     if (record) record.linked = e.version;
+    await pacer.tick();
   }
   return records;
 }
@@ -85,6 +93,7 @@ export async function readReferences(
   records: Map<string, RecordEntry>,
   extra: Iterable<string>,
   dropped: Set<string>,
+  pacer: Pacer,
 ): Promise<References> {
   const digests = new Set<string>(extra);
   const keys = new Set<string>();
@@ -101,6 +110,7 @@ export async function readReferences(
       if (dropped.has(`${repo}\0${digest}`)) continue;
       digests.add(digest);
       name(digest, e.value.key);
+      await pacer.tick();
     }
   }
   return { digests, keys };
@@ -125,6 +135,7 @@ export async function sweepRecords(
   }
   for (let i = 0; i < doomed.length; i += BATCH) {
     ctx.signal?.throwIfAborted();
+    await ctx.pacer.tick();
     const batch = doomed.slice(i, i + BATCH).map((digest) => ({ digest, ...records.get(digest)! }));
     if (ctx.dryRun) {
       for (const b of batch) removed(ctx, b.digest, b.value);
@@ -210,6 +221,7 @@ export async function sweepOrphans(
   const cutoff = Date.now() - ctx.grace;
   for await (const entry of ctx.driver.list(BLOBS_PREFIX)) {
     ctx.signal?.throwIfAborted();
+    await ctx.pacer.tick();
     if (entry.modified > cutoff || refs.keys.has(entry.key)) continue;
     const kind = parseBlobKey(entry.key);
     if (kind.kind === "digest") {
