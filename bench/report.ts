@@ -11,6 +11,7 @@ import { cpuSeconds, type Server } from "./servers.ts";
 export type Target =
   | { ratioAtLeast: number }
   | { berthBelow: number }
+  | { berthAtLeast: number }
   | null;
 
 /** One line of the table. */
@@ -136,6 +137,9 @@ function verdict(row: Row): string {
   if ("berthBelow" in t) {
     return row.berth === null ? "n/a" : row.berth < t.berthBelow ? "met" : "MISSED";
   }
+  if ("berthAtLeast" in t) {
+    return row.berth === null ? "n/a" : row.berth >= t.berthAtLeast ? "met" : "MISSED";
+  }
   const r = ratio(row);
   return r === null ? "n/a" : r >= t.ratioAtLeast ? "met" : "MISSED";
 }
@@ -144,6 +148,7 @@ function targetText(row: Row): string {
   const t = row.target;
   if (!t) return "";
   if ("berthBelow" in t) return `< ${t.berthBelow} ${row.unit}`;
+  if ("berthAtLeast" in t) return `>= ${t.berthAtLeast} ${row.unit}`;
   // 0.97 stays 0.97; 3 shows as 3.0.
   const digits = Number.isInteger(t.ratioAtLeast * 10) ? 1 : 2;
   return `>= ${t.ratioAtLeast.toFixed(digits)}x`;

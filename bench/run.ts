@@ -6,7 +6,7 @@
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
  * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres, ui,
- * notify, mirror (`transfer` = the first three). See `bench/README.md`.
+ * notify, mirror, gc (`transfer` = the first three). See `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
 import { blobFile } from "./data.ts";
@@ -15,6 +15,7 @@ import { renderTable, Report } from "./report.ts";
 import { postgresScenario } from "./scenarios/postgres.ts";
 import { metricsScenario } from "./scenarios/metrics.ts";
 import { notifyScenario } from "./scenarios/notify.ts";
+import { gcScenario } from "./scenarios/gc.ts";
 import { rateScenario } from "./scenarios/rate.ts";
 import { resumeScenario } from "./scenarios/resume.ts";
 import { rssScenario } from "./scenarios/rss.ts";
@@ -38,6 +39,7 @@ const SCENARIOS = [
   "ui",
   "notify",
   "mirror",
+  "gc",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
       ["ui", () => uiScenario(ctx)],
       ["notify", () => notifyScenario(ctx)],
       ["mirror", () => mirrorScenario(ctx)],
+      ["gc", () => gcScenario(ctx)],
     ];
     for (const [name, step] of steps) {
       if (!only.has(name)) continue;

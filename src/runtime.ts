@@ -10,6 +10,7 @@ import type { MetadataStore } from "../drivers/metadata/types.ts";
 import { type App, type AppDeps, createApp } from "./app.ts";
 import type { Capability, CapabilityFactory, DebugRoute, Drivers } from "./capability.ts";
 import type { Config } from "./config/mod.ts";
+import { gcCapability } from "./gc/mod.ts";
 import { Leases } from "./jobs/lease.ts";
 import { metadataSweep } from "./jobs/metadata_sweep.ts";
 import { Scheduler } from "./jobs/scheduler.ts";
@@ -85,6 +86,7 @@ const CAPABILITIES: readonly CapabilityFactory[] = [
   schema1Conversion,
   uiCapability,
   notificationsCapability,
+  gcCapability,
 ];
 
 /** Opens everything `config` describes; closes what it opened if a later step fails. */

@@ -6,6 +6,15 @@
  */
 import { METADATA_KEYS, type MetadataConfig, readMetadata } from "./metadata.ts";
 import { type MirrorConfig, readMirrors } from "./proxy.ts";
+import {
+  GC_SCHEMA,
+  type GcConfig,
+  readGc,
+  readRetention,
+  readScrub,
+  type RetentionConfig,
+  type ScrubConfig,
+} from "./gc.ts";
 import type { Reader } from "./reader.ts";
 import { type Section, words } from "./section.ts";
 import { readUi, UI_KEYS, type UiConfig } from "./ui.ts";
@@ -40,17 +49,26 @@ export interface BerthConfig {
   ui: UiConfig;
   /** Upstream registries mirrored under their prefixes (see `proxy.ts`); none by default. */
   mirrors: MirrorConfig[];
+  /** Online garbage collection (see `gc.ts`); absent: none. */
+  gc?: GcConfig;
+  /** What garbage collection keeps; absent: every tag. */
+  retention?: RetentionConfig;
+  /** Periodic re-hashing of stored blobs; absent: none. */
+  scrub?: ScrubConfig;
 }
 
 /** The `berth:` section. */
 export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
-    berth: { keys: words("datadir metadata manifests uploads instanceid ui mirrors") },
+    berth: {
+      keys: words("datadir metadata manifests uploads instanceid ui mirrors gc retention scrub"),
+    },
     "berth.metadata": METADATA_KEYS,
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
     "berth.ui": UI_KEYS,
+    ...GC_SCHEMA,
   },
   read(r) {
     const datadir = dataDir(r);
@@ -67,9 +85,17 @@ export const berth: Section<"berth", BerthConfig> = {
       instanceid: r.text("berth.instanceid"),
       ui: readUi(r),
       mirrors: readMirrors(r),
+      ...optional("gc", readGc(r)),
+      ...optional("retention", readRetention(r)),
+      ...optional("scrub", readScrub(r)),
     };
   },
 };
+
+/** `{ [key]: value }`, or nothing when the value is absent. */
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
+}
 
 /**
  * `berth.datadir` without a trailing slash; default `./data`. Other sections' defaults

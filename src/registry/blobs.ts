@@ -4,10 +4,11 @@
  * live once under their digest; a repository "has" a blob only through a link record,
  * and only while its bytes are whole: where the driver can check that cheaply (a local
  * `stat`), a blob whose bytes are missing or cut short is reported absent, so clients
- * upload it again and the verified re-push repairs it.
+ * upload it again and the verified re-push repairs it. How writers and garbage
+ * collection share the blob record is in `blob_states.ts`.
  */
-import type { BlobDriver, ByteRange } from "../../drivers/blob/types.ts";
-import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
+import { type BlobDriver, type ByteRange, DriverNotFoundError } from "../../drivers/blob/types.ts";
+import type { Check, MetadataStore, Mutation, Versioned } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
 import { retryCommit } from "./atomic.ts";
@@ -15,12 +16,27 @@ import type { EventInput, Events } from "./events.ts";
 import { blobKey, meta } from "./keys.ts";
 import type { BlobRecord } from "./records.ts";
 import type { BlobInfo, BlobService, ReadOptions } from "./repository.ts";
+import {
+  CLAIM_MS,
+  type Held,
+  type Holder,
+  type HoldOptions,
+  isLive,
+  liveRecord,
+  otherClaims,
+  sameRecord,
+} from "./blob_states.ts";
 
 /** A blob as the store knows it: the facade's view plus where its bytes are. */
 export interface StoredBlob extends BlobInfo {
   /** Driver key when not the canonical one. */
   key?: string;
 }
+
+/** Attempts of {@linkcode BlobStore.hold} before it gives up on a contended record. */
+const HOLD_ATTEMPTS = 20;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Registry-wide blob bytes and records, shared by every repository. */
 export class BlobStore {
@@ -31,9 +47,111 @@ export class BlobStore {
     return blob.key ?? blobKey(blob.digest);
   }
 
-  /** The record of verified bytes of `digest`, if any. */
-  async record(digest: Digest): Promise<BlobRecord | null> {
-    return (await this.store.get<BlobRecord>(meta.blob(digest.value)))?.value ?? null;
+  /**
+   * The blob record with its version, after any collector deleting the digest's bytes
+   * is done (it holds the record for milliseconds; one that died runs out).
+   */
+  async settled(digest: string): Promise<Versioned<BlobRecord> | null> {
+    for (;;) {
+      const current = await this.store.get<BlobRecord>(meta.blob(digest));
+      const until = current?.value.deleting;
+      if (until === undefined || until <= Date.now()) return current;
+      await pause(10 + Math.random() * 40);
+    }
+  }
+
+  /**
+   * Makes sure whole bytes of `digest` are in place under a record a commit can check,
+   * and says what that commit checks and writes: the live record when whole bytes of
+   * `size` are already stored (`write` is not called), or else this holder's claim,
+   * committed before `write` puts its bytes in place (so the collector cannot delete
+   * them before they are recorded). Call again after a failed commit: it reads afresh,
+   * and never writes twice unless `rewrite` allows it. Throws `DriverNotFoundError`
+   * when bytes that cannot be written again were lost meanwhile.
+   */
+  async hold(
+    digest: Digest,
+    size: number,
+    holder: Holder,
+    write: () => Promise<string>,
+    options: HoldOptions,
+  ): Promise<Held> {
+    const key = meta.blob(digest.value);
+    for (let attempt = 0; attempt < HOLD_ATTEMPTS; attempt++) {
+      const current = await this.settled(digest.value);
+      const record = current?.value;
+      const now = Date.now();
+      if (
+        record && isLive(record) && record.size === size &&
+        await this.whole({ digest, size, key: record.key }, true)
+      ) {
+        const value = liveRecord(
+          size,
+          record.key,
+          record.created ?? now,
+          otherClaims(record, holder.id),
+        );
+        return {
+          check: { key, version: current!.version },
+          value,
+          unchanged: sameRecord(record, value),
+        };
+      }
+      const claims = otherClaims(record, holder.id, now);
+      const created = record?.created ?? now;
+      if ((record?.claims?.[holder.id] ?? 0) > now && holder.key !== null) {
+        // Still our claim, and our bytes are in place.
+        return {
+          check: { key, version: current!.version },
+          value: liveRecord(size, this.#own(digest, holder.key), created, claims),
+        };
+      }
+      const claim: BlobRecord = { size, pending: true, created, claims: { ...claims } };
+      claim.claims![holder.id] = now + CLAIM_MS;
+      const version = await this.store.commit([{ key, version: current?.version ?? null }], [
+        { type: "set", key, value: claim },
+        ...options.claimAlso ?? [],
+      ]);
+      if (version === null) {
+        // Another writer claimed first: back off a little, with jitter, and read again.
+        await pause(Math.random() * Math.min(2 ** attempt, 32));
+        continue;
+      }
+      holder.claimed = version;
+      if (holder.key === null || options.rewrite) {
+        holder.key = await write();
+      } else if (!await this.whole({ digest, size, key: holder.key }, true)) {
+        throw new DriverNotFoundError(`The bytes of ${digest.value} were lost before recording`);
+      }
+      return {
+        check: { key, version },
+        value: liveRecord(size, this.#own(digest, holder.key), created, claims),
+      };
+    }
+    throw new RegistryError("UNAVAILABLE", `Too much contention on blob ${digest.value}`, {
+      retryAfter: 1,
+    });
+  }
+
+  /** Withdraws `holder`'s claim after a failure (best effort; a claim also runs out). */
+  async release(digest: Digest, holder: Holder): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.store.get<BlobRecord>(meta.blob(digest.value));
+      if (!current?.value.claims?.[holder.id]) return;
+      const claims = otherClaims(current.value, holder.id);
+      const { claims: _, ...rest } = current.value;
+      const mutation: Mutation = current.value.pending && !claims
+        ? { type: "delete", key: current.key }
+        : { type: "set", key: current.key, value: claims ? { ...rest, claims } : rest };
+      if (await this.store.commit([{ key: current.key, version: current.version }], [mutation])) {
+        return;
+      }
+    }
+  }
+
+  /** The `key` field of a record of bytes at `key`: absent when it is the canonical one. */
+  #own(digest: Digest, key: string): string | undefined {
+    return key === blobKey(digest) ? undefined : key;
   }
 
   /**
@@ -74,39 +192,65 @@ export class BlobStore {
     return stream;
   }
 
-  /** Mutations that record verified bytes and link them into `repo`. */
-  linkMutations(repo: string, digest: string, record: BlobRecord, now: number): Mutation[] {
-    const value: BlobRecord = record.key
-      ? { size: record.size, key: record.key, created: record.created ?? now }
-      : { size: record.size, created: record.created ?? now };
-    return [
-      { type: "set", key: meta.blob(digest), value },
-      { type: "set", key: meta.layer(repo, digest), value: { ...value, created: now } },
+  /**
+   * The mutation a commit relying on `held` makes to the digest's record: the live
+   * record, or, when it stays as it is, a bump of `["blob-linked", digest]` (see
+   * `blob_states.ts`).
+   */
+  recordMutation(digest: string, held: Held, now: number): Mutation {
+    return held.unchanged ? { type: "set", key: meta.blobLinked(digest), value: { at: now } } : {
+      type: "set",
+      key: meta.blob(digest),
+      value: { ...held.value, created: held.value.created ?? now },
+    };
+  }
+
+  /**
+   * Mutations that record verified bytes (`held`, as {@linkcode hold} returns it) and
+   * link them into `repo`.
+   */
+  linkMutations(repo: string, digest: string, held: Held, now: number): Mutation[] {
+    const record = held.value;
+    const link: BlobRecord = record.key
+      ? { size: record.size, key: record.key, created: now }
+      : { size: record.size, created: now };
+    const mutations: Mutation[] = [
+      this.recordMutation(digest, held, now),
+      { type: "set", key: meta.layer(repo, digest), value: link },
       { type: "set", key: meta.linked(digest, repo), value: {} },
       { type: "set", key: meta.repo(repo), value: { created: now } },
     ];
+    // Bytes at a key of their own are marked in use, so the collector's sweep of keys no
+    // record names never takes them for a crash's leftovers.
+    if (record.key) {
+      mutations.push({ type: "set", key: meta.blobAt(record.key), value: { digest } });
+    }
+    return mutations;
   }
 
   /**
    * Links verified bytes into `repo` (after an upload was published, or for a mount),
-   * committing `also` and the events' outbox mutations in the same transaction.
+   * committing `also` and the events' outbox mutations in the same transaction, under
+   * `held.check` and `checks`. False when a check failed (read and hold again).
    */
   async link(
     repo: string,
     digest: string,
-    record: BlobRecord,
+    held: Held,
     events: Events,
     inputs: readonly EventInput[],
     also: Mutation[] = [],
-  ): Promise<void> {
+    checks: Check[] = [],
+  ): Promise<boolean> {
     const made = events.make(inputs);
-    const done = await this.store.commit([], [
-      ...this.linkMutations(repo, digest, record, Date.now()),
+    const done = await this.store.commit([held.check, ...checks], [
+      ...this.linkMutations(repo, digest, held, Date.now()),
       ...also,
       ...events.mutations(made),
     ]);
-    if (done === null) throw new Error(`Linking ${digest} into ${repo} did not commit`);
+    if (done === null) return false;
     events.notify(made);
+    return true;
   }
 
   /** Repositories that link `digest`, in name order. */
@@ -190,15 +334,33 @@ export class RepositoryBlobs implements BlobService {
       }
     }
     if (!source || sourceRepo === null) return null;
-    const record = await this.blobs.record(digest);
-    await this.blobs.link(
-      this.repo,
-      digest.value,
-      { size: source.size, key: source.key, created: record?.created },
-      this.events,
-      [{ type: "blob.mounted", digest: digest.value, size: source.size, from: sourceRepo }],
-    );
-    return source;
+    const origin = sourceRepo;
+    // The link checks the blob record it relies on: a collector deleting the bytes
+    // meanwhile makes it fail, and a record that is not live cannot be mounted.
+    return await retryCommit(`mount of ${digest.value} into ${this.repo}`, async () => {
+      const current = await this.blobs.settled(digest.value);
+      const record = current?.value;
+      if (!current || !record || !isLive(record)) return false;
+      const blob: StoredBlob = { digest, size: record.size, key: record.key };
+      if (!await this.blobs.whole(blob)) return false;
+      const value = liveRecord(
+        record.size,
+        record.key,
+        record.created ?? Date.now(),
+        otherClaims(record, null),
+      );
+      const held: Held = {
+        check: { key: current.key, version: current.version },
+        value,
+        unchanged: sameRecord(record, value),
+      };
+      const inputs: EventInput[] = [
+        { type: "blob.mounted", digest: digest.value, size: record.size, from: origin },
+      ];
+      return await this.blobs.link(this.repo, digest.value, held, this.events, inputs)
+        ? blob
+        : null;
+    }) || null;
   }
 }
 

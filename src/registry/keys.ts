@@ -15,8 +15,20 @@
  * `updated` are milliseconds since the epoch:
  *
  * ```
- * ["blob", <digest>]                              BlobRecord {size, key?, created}: bytes exist, verified
+ * ["blob", <digest>]                              BlobRecord {size, key?, created, claims?,
+ *                                                 pending?, deleting?}: bytes exist, verified
+ *                                                 (or are being published, or deleted: see
+ *                                                 `blobs.ts` for the states)
+ * ["blob-linked", <digest>]                       {at}: bumped by a link that keeps the blob
+ *                                                 record as it is (the collector checks both)
+ * ["blob-key", <driver key>]                      {digest}: bytes at a key that is not the
+ *                                                 digest's own (`blobs/_uploaded/...`) are in use
  * ["repo", <repo>]                                {created}: the repository index (catalog)
+ * ["repo-gc", <repo>]                             {at}: bumped by every collector commit that
+ *                                                 removes links, tags or manifests of <repo>;
+ *                                                 every manifest PUT checks it
+ * ["repo-pushed", <repo>]                         {at}: bumped by every manifest PUT; every
+ *                                                 collector commit in <repo> checks it
  * ["layer", <repo>, <digest>]                     BlobRecord: repo link to a blob
  * ["linked", <digest>, <repo>]                    {}: reverse index of layer links
  * ["manifest", <repo>, <digest>]                  ManifestRecord {size, mediaType, created,
@@ -30,7 +42,11 @@
  * ["tag-time", <repo>, <inverted ms>, <tag>]      {digest}: tags newest first (tag_times.ts)
  * ["tag-times-ready", <repo>]                     {}: every older tag of <repo> is indexed
  * ["referrer", <repo>, <subject>, <digest>]       Descriptor: a manifest whose subject is <subject>
- * ["upload", <upload id>]                         UploadSession
+ * ["upload", <upload id>]                         UploadSession (or, for a monolithic upload
+ *                                                 about to record its bytes, a short-lived
+ *                                                 {repo, monolithic} marker)
+ * ["pulled", <repo>, <digest>]                    {at}: when a manifest was last pulled
+ * ["pulled-tag", <repo>, <tag>]                   {at}: when a tag was last pulled
  * ["instance", <instance id>]                     {boot, until}: a live process's heartbeat
  * ["lease", <job>]                                {instance, boot, until}: who runs a fleet-wide job
  *                                                 (`mirror-fill/<mirror>/<digest>`: who copies a
@@ -62,18 +78,48 @@ export function blobKey(digest: Digest): string {
 /** Prefix under which every blob lives (for garbage collection walks). */
 export const BLOBS_PREFIX = "blobs/";
 
+/** Where drivers that publish in place put an upload's bytes (`blobs/_uploaded/<id>`). */
+const UPLOADED_PREFIX = `${BLOBS_PREFIX}_uploaded/`;
+
+/** What a blob-driver key under {@linkcode BLOBS_PREFIX} names. */
+export type BlobKeyKind =
+  | { kind: "digest"; digest: string }
+  | { kind: "uploaded"; upload: string }
+  | { kind: "other" };
+
+/**
+ * Reads a blob-driver key back: a digest's own key, the key of an upload published in
+ * place, or something else (never deleted by garbage collection).
+ */
+export function parseBlobKey(key: string): BlobKeyKind {
+  const own = /^blobs\/([a-z0-9]+)\/([0-9a-f]{2})\/([0-9a-f]+)$/.exec(key);
+  if (own && own[3].startsWith(own[2])) return { kind: "digest", digest: `${own[1]}:${own[3]}` };
+  if (key.startsWith(UPLOADED_PREFIX)) {
+    const id = key.slice(UPLOADED_PREFIX.length);
+    if (/^[0-9a-f-]{36}$/.test(id)) return { kind: "uploaded", upload: id };
+  }
+  return { kind: "other" };
+}
+
 /** Metadata keys. */
 export const meta = {
   blob: (digest: string): MetaKey => ["blob", digest],
   blobs: (): MetaKey => ["blob"],
+  blobAt: (key: string): MetaKey => ["blob-key", key],
+  blobLinked: (digest: string): MetaKey => ["blob-linked", digest],
+  blobsLinked: (): MetaKey => ["blob-linked"],
   repo: (repo: string): MetaKey => ["repo", repo],
   repos: (): MetaKey => ["repo"],
+  repoGc: (repo: string): MetaKey => ["repo-gc", repo],
+  repoPushed: (repo: string): MetaKey => ["repo-pushed", repo],
   layer: (repo: string, digest: string): MetaKey => ["layer", repo, digest],
   layers: (repo: string): MetaKey => ["layer", repo],
+  allLayers: (): MetaKey => ["layer"],
   linked: (digest: string, repo: string): MetaKey => ["linked", digest, repo],
   linkedAll: (digest: string): MetaKey => ["linked", digest],
   manifest: (repo: string, digest: string): MetaKey => ["manifest", repo, digest],
   manifests: (repo: string): MetaKey => ["manifest", repo],
+  allManifests: (): MetaKey => ["manifest"],
   manifestRefs: (repo: string, digest: string, part: number): MetaKey => [
     "manifest-refs",
     repo,
@@ -113,6 +159,10 @@ export const meta = {
   referrers: (repo: string, subject: string): MetaKey => ["referrer", repo, subject],
   upload: (id: string): MetaKey => ["upload", id],
   uploads: (): MetaKey => ["upload"],
+  pulled: (repo: string, digest: string): MetaKey => ["pulled", repo, digest],
+  pulledIn: (repo: string): MetaKey => ["pulled", repo],
+  pulledTag: (repo: string, tag: string): MetaKey => ["pulled-tag", repo, tag],
+  pulledTags: (repo: string): MetaKey => ["pulled-tag", repo],
   instance: (id: string): MetaKey => ["instance", id],
   instances: (): MetaKey => ["instance"],
   lease: (job: string): MetaKey => ["lease", job],

@@ -18,6 +18,7 @@ import {
 import { assertTag, isValidTag } from "../oci/names.ts";
 import { retryCommit } from "./atomic.ts";
 import type { BlobStore } from "./blobs.ts";
+import type { Holder } from "./blob_states.ts";
 import { ByteCache } from "./byte_cache.ts";
 import { digestBytes } from "./digest_bytes.ts";
 import type { EventInput, Events } from "./events.ts";
@@ -98,14 +99,15 @@ export class ManifestStore {
     return bytes;
   }
 
-  /** Stores manifest bytes under their digest unless whole bytes are already there. */
-  async write(digest: Digest, bytes: Uint8Array, stored: BlobRecord | null): Promise<void> {
+  /**
+   * Stores manifest bytes under their digest; returns the key. Called by `BlobStore.hold`
+   * under the PUT's claim, only when whole bytes are not stored already.
+   */
+  async write(digest: Digest, bytes: Uint8Array): Promise<string> {
     this.#cache.set(digest.value, bytes);
-    const present = stored !== null && stored.size === bytes.byteLength &&
-      await this.blobs.whole({ digest, size: stored.size, key: stored.key }, true);
-    if (!present) {
-      await this.blobs.driver.write(blobKey(digest), new Blob([bytes as BlobPart]).stream());
-    }
+    const key = blobKey(digest);
+    await this.blobs.driver.write(key, new Blob([bytes as BlobPart]).stream());
+    return key;
   }
 
   /** Annotations of a referrer too large for its record, read from the manifest. */
@@ -221,7 +223,14 @@ export class RepositoryManifests implements ManifestService {
         { detail: { references: count, limit: MAX_REFERENCES } },
       );
     }
-    if (options.requireReferences !== false) await this.#verifyReferences(manifest);
+    // The collector removes links of this repository only in commits that bump its mark
+    // (`repo-gc`), which is read before the references are checked and checked by the
+    // commit below: a collection in between makes this PUT check them again, so it
+    // never commits a manifest whose blobs the collector took meanwhile. A mirror's
+    // copy need not have its references yet (`requireReferences: false`).
+    const verify = options.requireReferences !== false;
+    let mark = await this.#store.get(meta.repoGc(repo));
+    if (verify) await this.#verifyReferences(manifest);
     const signatures = await signatureMutations(
       this.#store,
       repo,
@@ -230,8 +239,9 @@ export class RepositoryManifests implements ManifestService {
       Date.now(),
     );
 
-    const stored = await this.manifests.blobs.record(digest);
-    await this.manifests.write(digest, bytes, stored);
+    // The manifest's own bytes are written under this PUT's claim on the digest (see
+    // `BlobStore.hold`), so the collector cannot delete them before they are recorded.
+    const holder: Holder = { id: crypto.randomUUID(), key: null };
     const now = Date.now();
     const refs: ManifestRefs = {
       blobs: manifest.blobs.map((d) => d.digest),
@@ -243,7 +253,6 @@ export class RepositoryManifests implements ManifestService {
       created: now,
     };
     if (manifest.subject) record.subject = manifest.subject.digest;
-    if (stored?.key) record.key = stored.key;
     const refParts = splitRefs(refs);
     if (refParts.length === 0) record.refs = refs;
     else record.refParts = refParts.length;
@@ -257,6 +266,20 @@ export class RepositoryManifests implements ManifestService {
       tags,
     };
     await retryCommit(`tags of ${repo}`, async () => {
+      const latest = await this.#store.get(meta.repoGc(repo));
+      if (latest?.version !== mark?.version) {
+        mark = latest;
+        if (verify) await this.#verifyReferences(manifest);
+      }
+      const own = await this.manifests.blobs.hold(
+        digest,
+        bytes.byteLength,
+        holder,
+        () => this.manifests.write(digest, bytes),
+        { rewrite: true },
+      );
+      if (own.value.key) record.key = own.value.key;
+      else delete record.key;
       const current = tags.length
         ? await getAll<TagRecord>(this.#store, tags.map((t) => meta.tag(repo, t)))
         : [];
@@ -264,11 +287,14 @@ export class RepositoryManifests implements ManifestService {
         key: meta.tag(repo, tags[i]),
         version: current[i]?.version ?? null,
       }));
-      const blob: BlobRecord = stored ?? { size: bytes.byteLength, created: now };
+      checks.push(own.check, { key: meta.repoGc(repo), version: mark?.version ?? null });
       const mutations: Mutation[] = [
-        { type: "set", key: meta.blob(digest.value), value: blob },
+        this.manifests.blobs.recordMutation(digest.value, own, now),
         { type: "set", key: meta.manifest(repo, digest.value), value: record },
         { type: "set", key: meta.repo(repo), value: { created: now } },
+        // Blind (no check on it): concurrent PUTs never conflict here, but a collector's
+        // commit in this repository, which checks it, fails and marks again.
+        { type: "set", key: meta.repoPushed(repo), value: { at: now } },
         ...refParts.map((part, i) => ({
           type: "set" as const,
           key: meta.manifestRefs(repo, digest.value, i),
@@ -307,6 +333,9 @@ export class RepositoryManifests implements ManifestService {
       const done = await this.#store.commit(checks, mutations);
       if (done !== null) this.events.notify(made);
       return done;
+    }).catch(async (err) => {
+      await this.manifests.blobs.release(digest, holder).catch(() => {});
+      throw err;
     });
     return { digest: digest.value, subject: manifest.subject?.digest, tags };
   }

@@ -16,6 +16,19 @@ export interface BlobRecord {
   key?: string;
   /** When the record was written (ms since the epoch; 0 for records older than the field). */
   created?: number;
+  /**
+   * Writers about to put bytes of this digest in place (writer id -> until when, ms since
+   * the epoch): garbage collection leaves the digest alone while one has not run out.
+   * Only on the `["blob", digest]` record, never on links.
+   */
+  claims?: Record<string, number>;
+  /** The bytes are not in place yet: a writer has claimed the digest and is publishing. */
+  pending?: true;
+  /**
+   * A collector is deleting the bytes (until when, ms since the epoch): writers wait for
+   * it to finish, or take over once it has run out.
+   */
+  deleting?: number;
 }
 
 /** What a manifest references, written when it is pushed. */

@@ -9,15 +9,16 @@
  */
 import { createHash } from "node:crypto";
 import { type BlobDriver, DriverNotFoundError, type UploadRef } from "../../drivers/blob/types.ts";
-import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
+import type { Check, MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { retryCommit } from "./atomic.ts";
 import type { BlobStore, StoredBlob } from "./blobs.ts";
+import { CLAIM_MS, type Holder } from "./blob_states.ts";
 import type { Events } from "./events.ts";
 import type { DigestState, RunningHash, UploadHashers } from "./hashing.ts";
 import type { Instances, Lifetime } from "./instances.ts";
 import { blobKey, meta } from "./keys.ts";
-import type { BlobRecord } from "./records.ts";
 import type { Chunk, UploadService, UploadStatus } from "./repository.ts";
 
 /** One upload session, as stored. */
@@ -146,8 +147,10 @@ export class Uploads {
         throw mismatch(digest, `${digest.algorithm}:${actual}`);
       }
       finished = true;
-      // The link and the end of the session are one commit.
-      const blob = await this.#publish(repo, session.ref, digest, session.offset, events, [
+      // The link and the end of the session are one commit, which checks that the session
+      // is still this one: while it is, the collector leaves its bytes alone.
+      const guard = { id, version: held.version };
+      const blob = await this.#publish(repo, session.ref, digest, session.offset, events, guard, [
         { type: "delete", key: meta.upload(id) },
       ]).catch(async (err) => {
         if (!(err instanceof DriverNotFoundError)) throw err;
@@ -185,7 +188,7 @@ export class Uploads {
       const { ref: after, written } = await uploads.append(ref, 0, hashing(body, hash, null));
       const actual = hash.digest("hex");
       if (actual !== digest.hex) throw mismatch(digest, `${digest.algorithm}:${actual}`);
-      return await this.#publish(repo, after, digest, written, events);
+      return await this.#publish(repo, after, digest, written, events, { id, version: null });
     } catch (err) {
       await uploads.abort(ref).catch(() => {});
       throw err;
@@ -194,8 +197,15 @@ export class Uploads {
 
   /**
    * Publishes verified bytes and links them. When the same digest is already stored
-   * whole, the new bytes are dropped; when its record is there but its bytes are missing
-   * or cut short (a lost file), the new bytes replace them.
+   * whole, the new bytes are dropped (only once the link that relies on the stored ones
+   * has committed); when its record is there but its bytes are missing or cut short (a
+   * lost file), the new bytes replace them.
+   *
+   * The bytes are published under this upload's claim on the digest and recorded by a
+   * commit that checks the blob record (see `BlobStore.hold`) and `guard`: the session
+   * (still the one this request holds), or for a monolithic upload (`version` null) the
+   * marker its claim writes in the session's place. The collector never deletes bytes of
+   * a claimed digest, nor bytes at an upload's own key while its session or marker exists.
    */
   async #publish(
     repo: string,
@@ -203,36 +213,76 @@ export class Uploads {
     digest: Digest,
     size: number,
     events: Events,
+    guard: { id: string; version: string | null },
     alsoCommit: Mutation[] = [],
   ): Promise<StoredBlob> {
-    const { blobs } = this.#o;
-    const existing = await blobs.record(digest);
-    let record: BlobRecord;
-    if (existing && existing.size === size && await blobs.whole({ digest, ...existing }, true)) {
-      await this.#o.driver.uploads.abort(ref); // the same bytes are already stored
-      record = existing;
-    } else {
-      const canonical = blobKey(digest);
-      const key = await this.#o.driver.uploads.publish(ref, size, canonical);
-      record = key === canonical ? { size } : { size, key };
-      if (existing?.created) record.created = existing.created;
+    const { blobs, driver } = this.#o;
+    const holder: Holder = { id: guard.id, key: null };
+    const monolithic = guard.version === null;
+    const marker: Mutation[] = monolithic
+      ? [{
+        type: "set",
+        key: meta.upload(guard.id),
+        value: { repo, monolithic: true },
+        expireInMs: CLAIM_MS,
+      }]
+      : [];
+    const canonical = blobKey(digest);
+    try {
+      const record = await retryCommit(`blob ${digest.value} of ${repo}`, async () => {
+        const held = await blobs.hold(
+          digest,
+          size,
+          holder,
+          () => driver.uploads.publish(ref, size, canonical),
+          { rewrite: false, claimAlso: marker },
+        );
+        const ours = holder.key !== null &&
+          blobs.keyOf({ digest, key: held.value.key }) === holder.key;
+        const checks: Check[] = [];
+        if (!monolithic) checks.push({ key: meta.upload(guard.id), version: guard.version });
+        else if (ours) checks.push({ key: meta.upload(guard.id), version: holder.claimed! });
+        const ended: Mutation[] = monolithic && holder.claimed
+          ? [{ type: "delete", key: meta.upload(guard.id) }]
+          : [];
+        const done = await blobs.link(
+          repo,
+          digest.value,
+          held,
+          events,
+          [{ type: "blob.pushed", digest: digest.value, size }],
+          [...alsoCommit, ...ended],
+          checks,
+        );
+        if (done) return held.value;
+        if (!monolithic) {
+          // A session whose lease another request took over is still this upload's; one
+          // cancelled meanwhile is not, and its bytes must not be recorded.
+          const session = await this.#o.store.get(meta.upload(guard.id));
+          if (!session) throw new DriverNotFoundError(`Upload ${guard.id} ended meanwhile`);
+          guard.version = session.version;
+        }
+        return null;
+      });
+      // Only now, with the link committed, are this upload's own bytes dropped when the
+      // record names others (the same digest stored before or by a concurrent push).
+      if (holder.key === null) await driver.uploads.abort(ref);
+      else if (holder.key !== blobs.keyOf({ digest, key: record.key })) {
+        await driver.delete(holder.key).catch(() => {});
+      }
+      return { digest, size, key: record.key };
+    } catch (err) {
+      await blobs.release(digest, holder).catch(() => {});
+      throw err;
     }
-    await blobs.link(
-      repo,
-      digest.value,
-      record,
-      events,
-      [{ type: "blob.pushed", digest: digest.value, size }],
-      alsoCommit,
-    );
-    return { digest, size, key: record.key };
   }
 
   async #load(repo: string, id: string) {
     const found = /^[0-9a-f-]{36}$/.test(id)
       ? await this.#o.store.get<UploadSession>(meta.upload(id))
       : null;
-    if (!found || found.value.repo !== repo) {
+    // A monolithic upload's marker (see #publish) is no session a client can address.
+    if (!found || found.value.repo !== repo || "monolithic" in found.value) {
       throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `Upload ${id} is unknown to ${repo}`, {
         detail: { upload: id.slice(0, 100) },
       });

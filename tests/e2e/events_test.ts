@@ -202,6 +202,7 @@ Deno.test("without a sink, no event record is written", async () => {
         [
           "blob",
           "repo",
+          "repo-pushed",
           "layer",
           "linked",
           "manifest",
