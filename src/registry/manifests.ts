@@ -53,8 +53,12 @@ const MAX_RECORD_REFS = 32_768;
 export const MAX_REFERENCES = 5_000;
 /** Tags one PUT may set (each is a commit check). */
 export const MAX_TAGS_PER_PUT = 50;
-/** Tags one commit of a delete by digest removes (each is a commit check). */
-const TAGS_PER_DELETE_COMMIT = 50;
+/**
+ * Tags one commit of a delete by digest removes: each is a check, and each brings its
+ * events' outbox records (one per notification endpoint) into the same commit, which must
+ * stay within 800 KB.
+ */
+const TAGS_PER_DELETE_COMMIT = 25;
 
 /** A manifest link resolved from a reference. */
 interface Resolved extends ManifestInfo {
@@ -380,7 +384,7 @@ export class RepositoryManifests implements ManifestService {
         const inputs: EventInput[] = [];
         let batchFull = false;
         for await (const entry of this.#store.list(meta.taggedAll(repo, digest.value))) {
-          if (mutations.length >= 2 * TAGS_PER_DELETE_COMMIT) {
+          if (inputs.length >= TAGS_PER_DELETE_COMMIT || mutations.length >= 200) {
             batchFull = true;
             break;
           }
