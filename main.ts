@@ -6,6 +6,7 @@
  * Usage: `deno task start [serve] [config.yml]` (or `REGISTRY_CONFIGURATION_PATH`).
  */
 import { ConfigError, loadConfig } from "./src/config.ts";
+import { serve } from "./src/http/server/serve.ts";
 import { createRuntime } from "./src/runtime.ts";
 
 async function main(): Promise<void> {
@@ -34,17 +35,18 @@ async function main(): Promise<void> {
   if (config.ignored.length) {
     logger.warn("configuration keys Berth ignores", { keys: config.ignored });
   }
-  const server = Deno.serve({
+  const server = serve((request, info) => runtime.app.fetch(request, info), {
     hostname: config.http.hostname,
     port: config.http.port,
-    onListen: ({ hostname, port }) => {
-      logger.info("listening", {
-        addr: `${hostname}:${port}`,
-        storage: runtime.deps.registry.driver.name,
-        metadata: runtime.deps.registry.store.name,
-      });
-    },
-  }, (request, info) => runtime.app.fetch(request, info));
+    server: config.berth.http.server,
+    onError: (error) => logger.error("http server error", { error }),
+  });
+  logger.info("listening", {
+    addr: `${server.addr.hostname}:${server.addr.port}`,
+    server: server.kind,
+    storage: runtime.deps.registry.driver.name,
+    metadata: runtime.deps.registry.store.name,
+  });
 
   const stop = async () => {
     logger.info("shutting down");

@@ -107,6 +107,8 @@ export interface Config {
     };
     /** Names this process in logs; random when absent. */
     instanceid?: string;
+    /** Which HTTP server serves (`src/http/server/serve.ts`); default `auto`. */
+    http: { server: "auto" | "berth" | "deno" };
   };
   /**
    * Settings Berth accepts but does not implement, as dotted paths (`storage.cache`), and
@@ -211,6 +213,7 @@ export function buildConfig(doc: unknown, env: Env = {}): Config {
         lease: r.duration("berth.uploads.lease") ?? 15_000,
       },
       instanceid: r.text("berth.instanceid"),
+      http: { server: r.oneOf("berth.http.server", ["auto", "berth", "deno"]) ?? "auto" },
     },
     ignored,
   };

@@ -83,6 +83,7 @@ Deno.test("config: an empty document gives Berth's defaults", () => {
       metadata: { driver: "kv", path: "./data/metadata.kv" },
       manifests: { maxbytes: 4 * MIB },
       uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000 },
+      http: { server: "auto" },
     },
     ignored: [],
   };
