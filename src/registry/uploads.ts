@@ -10,6 +10,7 @@ import type { BlobDriver, UploadRef } from "../../drivers/blob/types.ts";
 import type { MetadataStore, Mutation } from "../../drivers/metadata/types.ts";
 import { RegistryError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { tap } from "../streams/tap.ts";
 import type { BlobRecord, Blobs } from "./blobs.ts";
 import type { DigestState, RunningHash, UploadHashers } from "./hashing.ts";
 import { blobKey, meta } from "./keys.ts";
@@ -371,17 +372,15 @@ function hashing(
 ): ReadableStream<Uint8Array> {
   let seen = 0;
   const source = body ?? new ReadableStream({ start: (c) => c.close() });
-  return source.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (length !== null && seen > length) throw sizeMismatch(length, seen);
-        hash.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush() {
-        if (length !== null && seen !== length) throw sizeMismatch(length, seen);
-      },
-    }),
-  );
+  // A byte-stream tap: the driver's own buffer is filled straight from the request body.
+  return tap(source, {
+    chunk(chunk) {
+      seen += chunk.byteLength;
+      if (length !== null && seen > length) throw sizeMismatch(length, seen);
+      hash.update(chunk);
+    },
+    end() {
+      if (length !== null && seen !== length) throw sizeMismatch(length, seen);
+    },
+  });
 }
