@@ -159,13 +159,14 @@ export class Connection {
       await this.#write(plainResponse(200, "", frame.keepAlive && !this.#closing));
       return frame.keepAlive && frame.body.kind === "none";
     }
+    if (FORBIDDEN_METHODS.test(head.method)) {
+      await this.#refuse(new HttpError(501, `${head.method} is not supported`));
+      return false;
+    }
     const url = this.#url(head, frame);
-    if (url === null || FORBIDDEN_METHODS.test(head.method)) {
-      await this.#refuse(
-        url === null
-          ? new HttpError(400, `The request target "${head.target.slice(0, 80)}" is invalid`)
-          : new HttpError(501, `${head.method} is not supported`),
-      );
+    if (url === null) {
+      const target = head.target.slice(0, 80);
+      await this.#refuse(new HttpError(400, `The request target "${target}" is invalid`));
       return false;
     }
     const body = frame.body.kind === "none" ? null : new RequestBody(this.#reader, frame.body, {
@@ -192,14 +193,21 @@ export class Connection {
     let responded = false;
     void this.#watchHangUp(body, aborter, () => responded);
     let response: Response;
+    let keepAlive = frame.keepAlive;
     try {
       response = await this.#options.handler(request, { remoteAddr: this.#conn.remoteAddr });
       if (!(response instanceof Response)) throw new TypeError("The handler returned no Response");
     } catch (err) {
-      this.#options.onError?.(err);
-      response = new Response("Internal Server Error\n", { status: 500 });
+      // A broken body read by the handler is the client's fault, and says so.
+      if (err instanceof HttpError) {
+        response = new Response(`${err.message}\n`, { status: err.status });
+        keepAlive = false;
+      } else {
+        this.#options.onError?.(err);
+        response = new Response("Internal Server Error\n", { status: 500 });
+      }
     }
-    let keepAlive = frame.keepAlive && !this.#closing && !this.#reader.eof;
+    keepAlive &&= !this.#closing && !this.#reader.eof;
     if (
       body && body.state !== "ended" &&
       (body.heldBack || frame.body.kind === "length" && frame.body.length > DRAIN_LIMIT)
