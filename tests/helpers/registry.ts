@@ -31,6 +31,8 @@ export interface StartOptions extends RuntimeOptions {
   dir?: string;
   /** Extra configuration, merged over the test defaults. */
   doc?: Record<string, unknown>;
+  /** Sees every request before the application does (its headers, for assertions). */
+  observe?: (request: Request) => void;
 }
 
 /** Starts a registry and returns once it listens. */
@@ -46,7 +48,11 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
     : { storage: chosen ? {} : { inmemory: {} }, berth: { metadata: { driver: "memory" } } };
   const config = buildConfig(merge(base, options.doc ?? {}), {});
   const runtime = await createRuntime(config, { logger: silentLogger, ...options });
-  const server = serve((request, info) => runtime.app.fetch(request, info), {
+  const observe = options.observe;
+  const server = serve((request, info) => {
+    observe?.(request);
+    return runtime.app.fetch(request, info);
+  }, {
     hostname: "127.0.0.1",
     port: 0,
     server: config.berth.http.server,
