@@ -78,10 +78,11 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
 
 /**
  * Writes the whole stream to `file` at its current position; returns the byte count.
- * Bytes are gathered into one buffer of {@linkcode WRITE_BUFFER}, so each write syscall is
- * large: a byte stream (a request body) is read straight into that buffer (BYOB), so a
- * push allocates nothing per chunk; other streams' chunks are copied in, except large ones,
- * which are written as they are.
+ * Bytes are gathered into buffers of {@linkcode WRITE_BUFFER}, so each write syscall is
+ * large. A byte stream (a request body) is read straight into them (BYOB), so a push
+ * allocates nothing per chunk, and one buffer fills while the other is written (one write
+ * in flight at a time, so the file grows in order). Other streams' chunks are copied in,
+ * except large ones, which are written as they are.
  */
 export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<number> {
   const writeAll = async (bytes: Uint8Array) => {
@@ -93,9 +94,16 @@ export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile):
   } catch {
     return await pourChunks(body, writeAll);
   }
-  let buffer = new Uint8Array(WRITE_BUFFER);
+  // Two buffers: one fills from the stream while the other is being written.
+  let buffer: Uint8Array = new Uint8Array(WRITE_BUFFER);
+  let spare: Uint8Array | null = new Uint8Array(WRITE_BUFFER);
   let buffered = 0;
   let written = 0;
+  let writing: Promise<Uint8Array> | null = null;
+  const flush = async (full: Uint8Array, length: number) => {
+    await writeAll(full.subarray(0, length));
+    return full;
+  };
   try {
     while (true) {
       const { done, value } = await byob.read(buffer.subarray(buffered));
@@ -106,13 +114,19 @@ export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile):
       buffered += value.length;
       written += value.length;
       if (WRITE_BUFFER - buffered < MIN_READ) {
-        await writeAll(buffer.subarray(0, buffered));
+        const next: Uint8Array = spare ?? await writing!;
+        writing = flush(buffer, buffered);
+        writing.catch(() => {}); // awaited below; never unhandled meanwhile
+        spare = null;
+        buffer = next;
         buffered = 0;
       }
     }
+    if (writing) await writing;
     await writeAll(buffer.subarray(0, buffered));
     return written;
   } finally {
+    if (writing) await writing.catch(() => {});
     byob.releaseLock();
   }
 }

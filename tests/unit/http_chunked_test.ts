@@ -129,3 +129,19 @@ Deno.test("hostile chunked bodies are refused", async (t) => {
     refuse(`0\r\n${field.repeat(20)}\r\n`, 431, /trailer/);
   });
 });
+
+Deno.test("payload read around the decoder (straight from the socket) is accounted for", () => {
+  const decoder = new ChunkedDecoder();
+  const dst = new Uint8Array(100);
+  // The size line arrives; the caller then reads 6 of the 10 payload bytes itself.
+  assert.equal(decoder.decode(enc.encode("a\r\n"), dst), 3);
+  assert.equal(decoder.dataLeft, 10);
+  decoder.tookData(6);
+  assert.equal(decoder.dataLeft, 4);
+  assert.throws(() => decoder.tookData(5), RangeError);
+  const rest = enc.encode("6789\r\n0\r\n\r\n");
+  assert.equal(decoder.decode(rest, dst), rest.length);
+  assert.equal(new TextDecoder().decode(dst.subarray(0, decoder.written)), "6789");
+  assert.ok(decoder.done);
+  assert.equal(decoder.dataLeft, 0);
+});

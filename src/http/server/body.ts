@@ -32,6 +32,8 @@ export interface BodyOptions {
 /** Where a body stands: not pulled yet, being read, or settled one of three ways. */
 export type BodyState = "unread" | "reading" | "ended" | "cancelled" | "failed";
 
+/** A chunk with at least this much left is read from the socket without the buffer. */
+const DIRECT_READ = 32 * 1024;
 /** Discarded bodies are decoded into this; its contents are never read. */
 const SCRATCH = new Uint8Array(64 * 1024);
 
@@ -147,6 +149,15 @@ export class RequestBody {
       return n;
     }
     const decoder = this.#decoder;
+    if (reader.size === 0 && decoder.dataLeft >= DIRECT_READ) {
+      // The middle of a large chunk: straight from the socket, as for a Content-Length.
+      await this.#beforeSocket();
+      const want = view.subarray(0, Math.min(view.length, decoder.dataLeft));
+      const n = await this.#timed(reader.readInto(want));
+      if (n === 0) throw new ConnectionClosedError();
+      decoder.tookData(n);
+      return n;
+    }
     let written = 0;
     while (!decoder.done) {
       if (reader.size > 0) {

@@ -35,6 +35,21 @@ export class ChunkedDecoder {
     return this.#state === State.Done;
   }
 
+  /** Payload bytes left in the current chunk (0 between chunks). */
+  get dataLeft(): number {
+    return this.#state === State.Data ? this.#left : 0;
+  }
+
+  /**
+   * Accounts for `n` payload bytes of the current chunk that the caller read itself
+   * (straight from the socket into its buffer); `n` is at most {@linkcode dataLeft}.
+   */
+  tookData(n: number): void {
+    if (n > this.dataLeft) throw new RangeError(`${n} bytes exceed the chunk's ${this.#left}`);
+    this.#left -= n;
+    if (this.#left === 0) this.#state = State.DataEnd;
+  }
+
   /**
    * Decodes from `src` into `dst` until `dst` is full, the body ends, or `src` ends (or holds
    * only part of a line). Returns how many bytes of `src` it used; {@linkcode written} says

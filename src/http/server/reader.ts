@@ -15,7 +15,7 @@ export interface ReadableConn {
 }
 
 /** Buffer size: a whole head (64 KiB) plus room for large socket reads. */
-export const READ_BUFFER = 128 * 1024;
+export const READ_BUFFER = 256 * 1024;
 /** Free space below which the buffered bytes are moved to the front before a read. */
 const MIN_READ = 16 * 1024;
 
