@@ -112,6 +112,7 @@ export class Connection {
     } finally {
       this.#deadline.dispose();
       this.#close();
+      await this.#reader.release();
     }
   }
 

@@ -8,6 +8,7 @@
  * At most one socket read is in flight; everyone who needs bytes waits for that one.
  * A reset connection reads as the end of the stream.
  */
+import { BufferPool } from "./buffer_pool.ts";
 
 /** What the reader needs of a connection. */
 export interface ReadableConn {
@@ -18,6 +19,8 @@ export interface ReadableConn {
 export const READ_BUFFER = 256 * 1024;
 /** Free space below which the buffered bytes are moved to the front before a read. */
 const MIN_READ = 16 * 1024;
+/** Buffers of closed connections, reused by new ones (a client per request is common). */
+const POOL = new BufferPool(READ_BUFFER, 8);
 
 /** Buffered reads from one connection. */
 export class ConnReader {
@@ -29,9 +32,20 @@ export class ConnReader {
   #eof = false;
   #error: unknown = null;
 
-  constructor(conn: ReadableConn, size = READ_BUFFER) {
+  constructor(conn: ReadableConn) {
     this.#conn = conn;
-    this.#buf = new Uint8Array(size);
+    this.#buf = POOL.take();
+  }
+
+  /**
+   * Gives the buffer back for another connection, once no read can land in it any more;
+   * call it after the connection closed. Buffered bytes are lost.
+   */
+  async release(): Promise<void> {
+    await this.#inflight;
+    this.#start = this.#end = 0;
+    this.#eof = true;
+    POOL.give(this.#buf);
   }
 
   /** The bytes read and not yet consumed (a view; valid until the next read). */

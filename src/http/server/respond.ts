@@ -33,7 +33,7 @@ export interface WriteOptions {
 /** Bodies up to this size (by `Content-Length`) are sent with the head in one write. */
 const SMALL_BODY = 64 * 1024;
 /** Buffers of BYOB reads for streamed bodies. */
-const POOL = new BufferPool(1 << 20, 16);
+const POOL = new BufferPool(1 << 20, 4);
 /** Fields the connection owns: the handler's values are replaced or dropped. */
 const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"]);
 const REASONS: Record<number, string> = {
