@@ -184,8 +184,6 @@ export class Connection {
         headers: head.headers,
         body: bodyless ? null : body?.stream,
         signal: aborter.signal,
-        // @ts-ignore: `duplex` is required for stream bodies and missing from older typings.
-        duplex: "half",
       });
     } catch (err) {
       await this.#refuse(new HttpError(400, `The request is invalid: ${(err as Error).message}`));
