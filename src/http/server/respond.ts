@@ -253,11 +253,12 @@ function responseHead(
 ): string {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n`;
   let dated = false;
-  for (const [name, value] of fields) {
-    if (OWN.has(name)) continue;
+  // forEach, not for-of: Deno's Headers iterator allocates several times as much.
+  fields.forEach((value, name) => {
+    if (OWN.has(name)) return;
     if (name === "date") dated = true;
     head += `${name}: ${value}\r\n`;
-  }
+  });
   if (!dated) head += `date: ${httpDate()}\r\n`;
   if (!keepAlive) head += "connection: close\r\n";
   else if (minor === 0) head += "connection: keep-alive\r\n";
