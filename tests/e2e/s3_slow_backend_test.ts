@@ -67,9 +67,10 @@ Deno.test("memory stays flat when S3 is slower than the client", async () => {
     const afterSmall = await push("slow/small", 128 * MiB);
     const afterLarge = await push("slow/large", 512 * MiB);
     assert.ok(afterLarge < S3_LIMIT_MIB, `peak RSS ${afterLarge.toFixed(0)} MiB`);
-    // Buffering what the backend has not taken yet would add hundreds of MiB here.
+    // Buffering what the backend has not taken yet would add most of the 384 MiB more; the
+    // allocator's own slack (more so when parallel tests load the machine) stays far below.
     assert.ok(
-      afterLarge - afterSmall < 32,
+      afterLarge - afterSmall < 64,
       `peak RSS grew from ${afterSmall.toFixed(0)} to ${afterLarge.toFixed(0)} MiB ` +
         "when the blob grew from 128 to 512 MiB",
     );
