@@ -80,41 +80,67 @@ export class Report {
     times: number,
     measure: (s: Server, round: number) => Promise<number>,
   ): Promise<Row> {
-    const samples: Row["samples"] = { berth: [], distribution: [] };
-    const cpu: Row["samples"] = { berth: [], distribution: [] };
-    const notes: string[] = [];
+    const spec = { scenario, unit, higherIsBetter, target };
+    return (await this.compareAll(servers, [spec], times, (s, _, round) => measure(s, round)))[0];
+  }
+
+  /**
+   * {@linkcode compare} for several rows measured together: each round measures every row
+   * on every server before the next round starts, so a drift (the page cache filling,
+   * writeback starting) hits all rows alike instead of the ones measured last.
+   */
+  async compareAll(
+    servers: Server[],
+    specs: RowSpec[],
+    times: number,
+    measure: (s: Server, row: number, round: number) => Promise<number>,
+  ): Promise<Row[]> {
+    const samples = specs.map((): Row["samples"] => ({ berth: [], distribution: [] }));
+    const cpu = specs.map((): Row["samples"] => ({ berth: [], distribution: [] }));
+    const notes = specs.map((): string[] => []);
     for (let i = 0; i < times; i++) {
-      for (const s of servers) {
-        try {
-          const before = await cpuSeconds(s.pid);
-          samples[s.name].push(await measure(s, i));
-          cpu[s.name].push(await cpuSeconds(s.pid) - before);
-        } catch (err) {
-          const note = `${s.name}: ${short(err)}`;
-          if (!notes.includes(note)) notes.push(note);
+      for (let r = 0; r < specs.length; r++) {
+        for (const s of servers) {
+          try {
+            const before = await cpuSeconds(s.pid);
+            samples[r][s.name].push(await measure(s, r, i));
+            cpu[r][s.name].push(await cpuSeconds(s.pid) - before);
+          } catch (err) {
+            const note = `${s.name}: ${short(err)}`;
+            if (!notes[r].includes(note)) notes[r].push(note);
+          }
         }
       }
     }
-    for (const name of ["berth", "distribution"] as const) {
-      if (!servers.some((s) => s.name === name)) {
-        notes.push(`${name}: ${this.absent.get(name) ?? "not running"}`);
+    return specs.map((spec, r) => {
+      for (const name of ["berth", "distribution"] as const) {
+        if (!servers.some((s) => s.name === name)) {
+          notes[r].push(`${name}: ${this.absent.get(name) ?? "not running"}`);
+        }
       }
-    }
-    const row: Row = {
-      scenario,
-      unit,
-      berth: median(samples.berth),
-      distribution: median(samples.distribution),
-      higherIsBetter,
-      target,
-      samples,
-      notes,
-      cpu: { berth: median(cpu.berth), distribution: median(cpu.distribution) },
-    };
-    this.rows.push(row);
-    console.error(`  ${scenario}: berth ${fmt(row.berth)}, distribution ${fmt(row.distribution)}`);
-    return row;
+      const row: Row = {
+        ...spec,
+        berth: median(samples[r].berth),
+        distribution: median(samples[r].distribution),
+        samples: samples[r],
+        notes: notes[r],
+        cpu: { berth: median(cpu[r].berth), distribution: median(cpu[r].distribution) },
+      };
+      this.rows.push(row);
+      console.error(
+        `  ${spec.scenario.trim()}: berth ${fmt(row.berth)}, distribution ${fmt(row.distribution)}`,
+      );
+      return row;
+    });
   }
+}
+
+/** What a measured row is: its name, unit, direction and target. */
+export interface RowSpec {
+  scenario: string;
+  unit: string;
+  higherIsBetter: boolean;
+  target: Target;
 }
 
 /** A figure with about three significant digits. */

@@ -5,8 +5,9 @@
  * Berth is better) and the targets, and writes every sample to `bench/results/latest.json`.
  *
  * Flags: `--quick` (small sizes, one round), `--only=<scenario>[,<scenario>...]` with
- * scenarios push, chunked, pull, skopeo, rate, metrics, resume, rss, s3, postgres, ui,
- * notify, mirror, gc (`transfer` = the first three). See `bench/README.md`.
+ * scenarios push, chunked, streamed, pull, skopeo, buildah, rate, metrics, resume, rss, s3,
+ * postgres, ui, notify, mirror, gc (`transfer` = push, chunked, streamed and pull). See
+ * `bench/README.md`.
  */
 import { type Context, MiB, sizes as sizesFor } from "./context.ts";
 import { blobFile } from "./data.ts";
@@ -16,11 +17,13 @@ import { postgresScenario } from "./scenarios/postgres.ts";
 import { metricsScenario } from "./scenarios/metrics.ts";
 import { notifyScenario } from "./scenarios/notify.ts";
 import { gcScenario } from "./scenarios/gc.ts";
+import { buildahScenario } from "./scenarios/buildah.ts";
 import { rateScenario } from "./scenarios/rate.ts";
 import { resumeScenario } from "./scenarios/resume.ts";
 import { rssScenario } from "./scenarios/rss.ts";
 import { s3Scenario } from "./scenarios/s3.ts";
 import { skopeoScenario } from "./scenarios/skopeo.ts";
+import { streamedScenario } from "./scenarios/streamed.ts";
 import { chunkedScenario, pullScenario, pushScenario } from "./scenarios/transfer.ts";
 import { uiScenario } from "./scenarios/ui.ts";
 import { mirrorScenario } from "./scenarios/mirror.ts";
@@ -28,8 +31,10 @@ import { mirrorScenario } from "./scenarios/mirror.ts";
 const SCENARIOS = [
   "push",
   "chunked",
+  "streamed",
   "pull",
   "skopeo",
+  "buildah",
   "rate",
   "metrics",
   "resume",
@@ -42,7 +47,9 @@ const SCENARIOS = [
   "gc",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
-const ALIASES: Record<string, Scenario[]> = { transfer: ["push", "chunked", "pull"] };
+const ALIASES: Record<string, Scenario[]> = {
+  transfer: ["push", "chunked", "streamed", "pull"],
+};
 
 function parseArgs(args: string[]): { quick: boolean; only: Set<Scenario> } {
   let quick = false;
@@ -67,7 +74,7 @@ function parseArgs(args: string[]): { quick: boolean; only: Set<Scenario> } {
 
 async function tools(): Promise<string[]> {
   const missing: string[] = [];
-  for (const tool of ["docker-registry", "curl", "wrk", "hey", "skopeo"]) {
+  for (const tool of ["docker-registry", "curl", "wrk", "hey", "skopeo", "buildah"]) {
     const ok = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
       .output().then((r) => r.success);
     if (!ok) missing.push(tool);
@@ -120,8 +127,10 @@ async function main(): Promise<void> {
     const steps: [Scenario, () => Promise<void>][] = [
       ["push", () => pushScenario(ctx, where)],
       ["chunked", () => chunkedScenario(ctx, where)],
+      ["streamed", () => streamedScenario(ctx)],
       ["pull", () => pullScenario(ctx, where, true)],
       ["skopeo", () => skopeoScenario(ctx)],
+      ["buildah", () => buildahScenario(ctx)],
       ["rate", () => rateScenario(ctx)],
       ["metrics", () => metricsScenario(ctx)],
       ["resume", () => resumeScenario(ctx)],

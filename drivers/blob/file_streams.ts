@@ -1,7 +1,7 @@
 /**
  * @module
- * Bytes in and out of open file handles, as streams: large reads with read-ahead, and
- * writes gathered into large syscalls. Used by the filesystem blob driver; nothing here
+ * Bytes in and out of open file handles, as streams: large reads into the consumer's
+ * buffer, and writes gathered into large syscalls. Used by the filesystem blob driver; nothing here
  * knows about keys or uploads.
  */
 
@@ -9,11 +9,31 @@
 const READ_CHUNK = 1 << 20;
 /** Small incoming chunks are gathered up to this size, so each write syscall is large. */
 const WRITE_BUFFER = 1 << 20;
+/** A BYOB read into less free space than this writes the buffer out first. */
+const MIN_READ = 128 * 1024;
+/**
+ * Write buffers of finished uploads, kept for the next ones (at most four): a push of
+ * many chunks (one request each) reuses them instead of leaving 2 MiB of garbage per
+ * request for the collector.
+ */
+const spareBuffers: ArrayBuffer[] = [];
+
+function takeBuffer(): Uint8Array {
+  return new Uint8Array(spareBuffers.pop() ?? new ArrayBuffer(WRITE_BUFFER));
+}
+
+function giveBuffer(view: Uint8Array | null): void {
+  const buffer = view?.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached) return;
+  if (buffer.byteLength === WRITE_BUFFER && spareBuffers.length < 4) spareBuffers.push(buffer);
+}
 
 /**
  * Streams `length` bytes of `file` from its current position, closing it once the bytes
- * are sent, on error, or when the consumer cancels. Up to four chunks are read ahead, so
- * disk reads overlap socket writes and a GC pause does not stall the transfer.
+ * are sent, on error, or when the consumer cancels. A byte stream: a consumer with a BYOB
+ * reader has the file read straight into its own buffer (Berth's listener reads into a
+ * small pool, so a pull allocates nothing per chunk); a default reader gets fresh 1 MiB
+ * chunks. Nothing is read ahead of the consumer (it overlaps reads with writes itself).
  */
 export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
   let left = length;
@@ -25,14 +45,21 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
       file.close();
     }
   };
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: READ_CHUNK,
     async pull(controller) {
+      const request = controller.byobRequest;
       if (left <= 0) {
         close();
         controller.close();
+        request?.respond(0);
         return;
       }
-      const buf = new Uint8Array(Math.min(READ_CHUNK, left));
+      const given = request?.view;
+      const buf = given
+        ? new Uint8Array(given.buffer, given.byteOffset, Math.min(given.byteLength, left))
+        : new Uint8Array(Math.min(READ_CHUNK, left));
       const read = file.read(buf);
       reading = read.catch(() => {});
       let n: number | null;
@@ -49,7 +76,8 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
         return;
       }
       left -= n;
-      controller.enqueue(n === buf.byteLength ? buf : buf.subarray(0, n));
+      if (request) request.respond(n);
+      else controller.enqueue(buf.subarray(0, n));
       if (left <= 0) {
         close();
         controller.close();
@@ -61,21 +89,75 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
       await reading;
       close();
     },
-  }, { highWaterMark: 4 });
+  });
 }
 
 /**
  * Writes the whole stream to `file` at its current position; returns the byte count.
- * Chunks smaller than {@linkcode WRITE_BUFFER} are gathered first: request bodies arrive
- * in 16–64 KiB pieces, and one write per piece halves the throughput.
+ * Bytes are gathered into buffers of {@linkcode WRITE_BUFFER}, so each write syscall is
+ * large. A byte stream (a request body) is read straight into them (BYOB), so a push
+ * allocates nothing per chunk, and one buffer fills while the other is written (one write
+ * in flight at a time, so the file grows in order). Other streams' chunks are copied in,
+ * except large ones, which are written as they are.
  */
 export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<number> {
+  const writeAll = async (bytes: Uint8Array) => {
+    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+  };
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    return await pourChunks(body, writeAll);
+  }
+  // Two buffers: one fills from the stream while the other is being written.
+  let buffer: Uint8Array = takeBuffer();
+  let spare: Uint8Array | null = takeBuffer();
+  let buffered = 0;
+  let written = 0;
+  let writing: Promise<Uint8Array> | null = null;
+  const flush = async (full: Uint8Array, length: number) => {
+    await writeAll(full.subarray(0, length));
+    return full;
+  };
+  try {
+    while (true) {
+      const { done, value } = await byob.read(buffer.subarray(buffered));
+      // The buffer was transferred to the stream and comes back in `value`.
+      if (!value) throw new Error("The stream was cancelled while it was written");
+      buffer = new Uint8Array(value.buffer);
+      if (done) break;
+      buffered += value.length;
+      written += value.length;
+      if (WRITE_BUFFER - buffered < MIN_READ) {
+        const next: Uint8Array = spare ?? await writing!;
+        writing = flush(buffer, buffered);
+        writing.catch(() => {}); // awaited below; never unhandled meanwhile
+        spare = null;
+        buffer = next;
+        buffered = 0;
+      }
+    }
+    if (writing) spare = await writing;
+    writing = null;
+    await writeAll(buffer.subarray(0, buffered));
+    giveBuffer(buffer);
+    giveBuffer(spare);
+    return written;
+  } finally {
+    if (writing) await writing.catch(() => {});
+    byob.releaseLock();
+  }
+}
+
+/** {@linkcode pour} for streams that are not byte streams. */
+async function pourChunks(
+  body: ReadableStream<Uint8Array>,
+  writeAll: (bytes: Uint8Array) => Promise<void>,
+): Promise<number> {
   const buffer = new Uint8Array(WRITE_BUFFER);
   let buffered = 0;
   let written = 0;
-  const writeAll = async (bytes: Uint8Array) => {
-    for (let at = 0; at < bytes.byteLength;) at += await file.write(bytes.subarray(at));
-  };
   for await (const chunk of body) {
     written += chunk.byteLength;
     const large = chunk.byteLength >= WRITE_BUFFER / 4;

@@ -17,14 +17,27 @@ import {
   xmlValue,
 } from "./s3_xml.ts";
 
-/** Reads a byte stream into caller-owned buffers, never holding more than one chunk. */
+/**
+ * Reads a byte stream into caller-owned buffers, never holding more than one chunk. A byte
+ * stream (a request body through the upload tap) is read with a BYOB reader into one
+ * reused scratch buffer, so filling a part allocates nothing per chunk.
+ */
 export class Chunker {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  readonly #byob: ReadableStreamBYOBReader | null;
+  #scratch: Uint8Array | null = null;
   #pending: Uint8Array | null = null;
   #ended = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: chunks as they come.
+    }
+    this.#byob = byob;
+    this.#reader = byob ? null : stream.getReader();
   }
 
   /** True once the stream has ended and every byte was handed out. */
@@ -41,7 +54,7 @@ export class Chunker {
     while (at < target.length) {
       if (!this.#pending) {
         if (this.#ended) break;
-        const { value, done } = await this.#reader.read();
+        const { value, done } = await this.#read(target.length - at);
         if (done) {
           this.#ended = true;
           break;
@@ -60,9 +73,23 @@ export class Chunker {
   /** Stops reading; the stream is cancelled with `reason`. */
   async cancel(reason?: unknown): Promise<void> {
     this.#pending = null;
-    await this.#reader.cancel(reason).catch(() => {});
+    await (this.#byob ?? this.#reader)!.cancel(reason).catch(() => {});
+  }
+
+  /** The next chunk; a BYOB read asks for no more than `room` bytes. */
+  async #read(room: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (!this.#byob) return await this.#reader!.read();
+    const scratch = this.#scratch ?? new Uint8Array(SCRATCH_BYTES);
+    this.#scratch = null;
+    const result = await this.#byob.read(scratch.subarray(0, Math.min(room, scratch.length)));
+    // The scratch buffer went to the stream and comes back in the result.
+    if (result.value) this.#scratch = new Uint8Array(result.value.buffer);
+    return result;
   }
 }
+
+/** Scratch buffer of a {@linkcode Chunker} reading a byte stream. */
+const SCRATCH_BYTES = 256 * 1024;
 
 /** Reads all of `stream` into `target` from index 0; throws if it holds more or fewer bytes. */
 export async function readExactly(

@@ -35,6 +35,7 @@ export const serveCommand: Command = {
       logger.info("listening", {
         addr: `${serving.addr.hostname}:${serving.addr.port}`,
         url: serving.url,
+        server: serving.kind,
         debug: serving.debugAddr
           ? `${serving.debugAddr.hostname}:${serving.debugAddr.port}`
           : undefined,

@@ -49,6 +49,14 @@ export interface BerthConfig {
   ui: UiConfig;
   /** Upstream registries mirrored under their prefixes (see `proxy.ts`); none by default. */
   mirrors: MirrorConfig[];
+  http: {
+    /**
+     * Which server serves plain HTTP: Berth's own HTTP/1.1 listener (`berth`), Deno's
+     * (`deno`), or `auto` (the default): Deno's where the runtime offers no sockets
+     * (Deno Deploy), Berth's elsewhere. TLS is always served by Deno (see `src/server/`).
+     */
+    server: "auto" | "berth" | "deno";
+  };
   /** Online garbage collection (see `gc.ts`); absent: none. */
   gc?: GcConfig;
   /** What garbage collection keeps; absent: every tag. */
@@ -62,11 +70,14 @@ export const berth: Section<"berth", BerthConfig> = {
   key: "berth",
   schema: {
     berth: {
-      keys: words("datadir metadata manifests uploads instanceid ui mirrors gc retention scrub"),
+      keys: words(
+        "datadir metadata manifests uploads instanceid ui mirrors gc retention scrub http",
+      ),
     },
     "berth.metadata": METADATA_KEYS,
     "berth.manifests": { keys: words("maxbytes") },
     "berth.uploads": { keys: words("hashing sessionttl lease stalltimeout") },
+    "berth.http": { keys: words("server") },
     "berth.ui": UI_KEYS,
     ...GC_SCHEMA,
   },
@@ -82,6 +93,7 @@ export const berth: Section<"berth", BerthConfig> = {
         lease: r.duration("berth.uploads.lease") ?? 15_000,
         stalltimeout: r.duration("berth.uploads.stalltimeout") ?? 60_000,
       },
+      http: { server: r.oneOf("berth.http.server", ["auto", "berth", "deno"]) ?? "auto" },
       instanceid: r.text("berth.instanceid"),
       ui: readUi(r),
       mirrors: readMirrors(r),

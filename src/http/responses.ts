@@ -27,13 +27,21 @@ export function empty(status: number, headers: HeadersInit = {}): Response {
  * `body` passed through, failing with `BLOB_UPLOAD_INVALID` when a read waits more than
  * `timeoutMs` for the client's next bytes (the source is cancelled, so the connection is
  * let go). Time the consumer spends not reading does not count: a slow disk is not a
- * stalled client. One coarse timer per body, not one per chunk.
+ * stalled client. One coarse timer per body, not one per chunk. A byte stream: a BYOB
+ * read is forwarded to a byte-stream source with the reader's own buffer, as `tap` does.
  */
 export function stallGuarded(
   body: ReadableStream<Uint8Array>,
   timeoutMs: number,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: read chunk by chunk.
+  }
+  const plain = byob ? null : body.getReader();
+  const source = (byob ?? plain)!;
   let waitingSince = 0;
   let finished = false;
   let timer = 0;
@@ -41,8 +49,10 @@ export function stallGuarded(
     finished = true;
     clearInterval(timer);
   };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 128 * 1024,
+    start(controller: ReadableByteStreamController) {
       const tick = Math.max(20, Math.min(timeoutMs / 4, 5_000));
       timer = setInterval(() => {
         if (finished || waitingSince === 0 || Date.now() - waitingSince < timeoutMs) return;
@@ -54,15 +64,22 @@ export function stallGuarded(
           { detail: { stallTimeoutSeconds: timeoutMs / 1000 } },
         );
         controller.error(err);
-        reader.cancel(err).catch(() => {});
+        source.cancel(err).catch(() => {});
       }, tick) as unknown as number;
       Deno.unrefTimer(timer);
     },
-    async pull(controller) {
+    async pull(controller: ReadableByteStreamController) {
+      const request = controller.byobRequest;
+      const view = request?.view;
+      const forward = byob !== null && request !== null && view != null;
       waitingSince = Date.now();
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await reader.read();
+        result = forward
+          ? await byob!.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+          : byob
+          ? await byob.read(new Uint8Array(128 * 1024))
+          : await plain!.read();
       } catch (err) {
         if (!finished) {
           stop();
@@ -75,15 +92,18 @@ export function stallGuarded(
       if (result.done) {
         stop();
         controller.close();
-      } else {
-        controller.enqueue(result.value);
+        if (forward && result.value) request!.respondWithNewView(result.value);
+        else request?.respond(0);
+        return;
       }
+      if (forward) request!.respondWithNewView(result.value);
+      else controller.enqueue(result.value);
     },
     cancel(reason) {
       stop();
-      return reader.cancel(reason);
+      return source.cancel(reason);
     },
-  }, { highWaterMark: 0 });
+  });
 }
 
 /**

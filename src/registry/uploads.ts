@@ -16,6 +16,7 @@ import { retryCommit } from "./atomic.ts";
 import type { BlobStore, StoredBlob } from "./blobs.ts";
 import { CLAIM_MS, type Holder } from "./blob_states.ts";
 import type { Events } from "./events.ts";
+import { tap } from "../streams/tap.ts";
 import type { DigestState, RunningHash, UploadHashers } from "./hashing.ts";
 import type { Instances, Lifetime } from "./instances.ts";
 import { blobKey, meta } from "./keys.ts";
@@ -531,17 +532,15 @@ function hashing(
 ): ReadableStream<Uint8Array> {
   let seen = 0;
   const source = body ?? new ReadableStream({ start: (c) => c.close() });
-  return source.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (length !== null && seen > length) throw sizeMismatch(length, seen);
-        hash.update(chunk);
-        controller.enqueue(chunk);
-      },
-      flush() {
-        if (length !== null && seen !== length) throw sizeMismatch(length, seen);
-      },
-    }),
-  );
+  // A byte-stream tap: the driver's own buffer is filled straight from the request body.
+  return tap(source, {
+    chunk(chunk) {
+      seen += chunk.byteLength;
+      if (length !== null && seen > length) throw sizeMismatch(length, seen);
+      hash.update(chunk);
+    },
+    end() {
+      if (length !== null && seen !== length) throw sizeMismatch(length, seen);
+    },
+  });
 }

@@ -1,15 +1,24 @@
 /**
  * @module
- * The public listener behind one small interface: plain HTTP/1.1 (and h2c) or HTTP/2 and
- * HTTP/1.1 over TLS through `Deno.serve`, or, when client certificates are required,
- * `node:http2`'s secure server (`node_listener.ts`). The TLS files are read here, at
- * start-up; one that cannot be read or parsed stops start-up naming its setting.
+ * The public listener behind one small interface:
+ *
+ * - plain HTTP/1.1: Berth's own listener (`src/http/server/`), which reads request bodies
+ *   only as they are consumed (Deno 2.9's `Deno.serve` slows down quadratically on
+ *   chunked uploads in small pieces), or `Deno.serve` where the runtime has no sockets
+ *   (Deno Deploy) or `berth.http.server: deno` asks for it;
+ * - TLS: `Deno.serve` (HTTP/2, where chunked bodies do not exist, and HTTP/1.1);
+ * - TLS with client certificates: `node:http2`'s secure server (`node_listener.ts`).
+ *
+ * The TLS files are read here, at start-up; one that cannot be read or parsed stops
+ * start-up naming its setting.
  */
 import { ConfigError, type TlsConfig } from "../config/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ServeHandler } from "./drain_gate.ts";
 import { listenNode, type TlsMaterial } from "./node_listener.ts";
 import type { Listener } from "./types.ts";
+import { listen as listenBerth } from "../http/server/listener.ts";
+import { resolveServer, type ServerChoice } from "../http/server/serve.ts";
 
 export type { Listener };
 
@@ -20,6 +29,8 @@ export interface ListenOptions {
   tls?: TlsConfig;
   handler: ServeHandler;
   logger: Logger;
+  /** Which server serves plain HTTP (`berth.http.server`); default `auto`. */
+  server?: ServerChoice;
 }
 
 /** Starts the public listener. */
@@ -28,6 +39,21 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const material = options.tls ? await readTls(options.tls) : undefined;
   if (material && material.ca.length) {
     return await listenNode({ hostname, port, tls: material, handler }, logger);
+  }
+  if (!material && resolveServer(options.server ?? "auto") === "berth") {
+    const server = listenBerth(handler, {
+      hostname,
+      port,
+      onError: (err) => logger.error("request failed outside the application", { error: err }),
+    });
+    return {
+      addr: server.addr,
+      scheme: "http",
+      kind: "berth",
+      finished: server.finished,
+      shutdown: () => server.shutdown(),
+      abort: () => server.abort?.(),
+    };
   }
   const aborter = new AbortController();
   const init: Deno.ServeTcpOptions = {
@@ -57,6 +83,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   return {
     addr: server.addr,
     scheme: material ? "https" : "http",
+    kind: "deno",
     finished: server.finished,
     shutdown: () => server.shutdown(),
     abort: () => aborter.abort(),

@@ -75,6 +75,7 @@ export async function listenNode(
   return {
     addr: { transport: "tcp", hostname: address.address, port: address.port },
     scheme: "https",
+    kind: "node",
     finished,
     async shutdown() {
       server.close();

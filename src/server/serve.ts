@@ -25,6 +25,8 @@ export interface Serving {
   /** `http(s)://host:port` of the public listener. */
   readonly url: string;
   readonly addr: Deno.NetAddr;
+  /** Which implementation serves the public listener. */
+  readonly kind: "berth" | "deno" | "node";
   /** The debug server's address, when one runs. */
   readonly debugAddr?: Deno.NetAddr;
   /** Requests whose handler is still running. */
@@ -51,6 +53,7 @@ export async function serve(runtime: Runtime, options: ServeOptions = {}): Promi
     tls: config.http.tls,
     handler: gate.wrap((request, info) => runtime.app.fetch(request, info)),
     logger,
+    server: config.berth.http.server,
   });
   let debug: DebugServer | undefined;
   try {
@@ -66,6 +69,7 @@ export async function serve(runtime: Runtime, options: ServeOptions = {}): Promi
   return {
     url: `${listener.scheme}://${host}:${listener.addr.port}`,
     addr: listener.addr,
+    kind: listener.kind,
     debugAddr: debug?.addr,
     get active() {
       return gate.active;

@@ -8,6 +8,8 @@
 export interface Listener {
   readonly addr: Deno.NetAddr;
   readonly scheme: "http" | "https";
+  /** Which implementation serves: Berth's HTTP/1.1 listener, `Deno.serve`, or `node:http2`. */
+  readonly kind: "berth" | "deno" | "node";
   /**
    * Stops accepting connections, closes idle ones and resolves once every response has
    * been sent. Request bodies still being read may be cut: wait for handlers first.

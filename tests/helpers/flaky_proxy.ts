@@ -2,7 +2,8 @@
  * @module
  * Misbehaving proxies on 127.0.0.1 in front of a test server, for retry tests: one that
  * answers the first requests with an error status (S3's 503 SlowDown), one that drops
- * the first connections after reading the request (a connection reset mid-request).
+ * the first connections after reading the request (a connection reset mid-request); and
+ * one that is merely slow (a throttled backend, for memory tests).
  */
 
 /** A running proxy. */
@@ -108,6 +109,77 @@ export function startDroppingProxy(port: number, dropFirst: number): Proxy {
           conn.close();
         } catch { /* already closed */ }
       }
+      await accepting;
+      await Promise.allSettled([...piping]);
+    },
+  };
+}
+
+/**
+ * Forwards TCP connections to `127.0.0.1:<port>`, passing what clients send upstream at no
+ * more than `bytesPerSecond` per connection (answers flow back unthrottled): a storage
+ * backend slower than the clients writing through Berth.
+ */
+export function startThrottledProxy(port: number, bytesPerSecond: number): Proxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const piping = new Set<Promise<unknown>>();
+  let seen = 0;
+  const close = (conn: Deno.Conn) => {
+    open.delete(conn);
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  const throttled = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buf = new Uint8Array(16 * 1024);
+    const started = performance.now();
+    let moved = 0;
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        for (let at = 0; at < n;) at += await to.write(buf.subarray(at, n));
+        moved += n;
+        const due = (moved / bytesPerSecond) * 1000 - (performance.now() - started);
+        if (due > 0) await new Promise((r) => setTimeout(r, due));
+      }
+      await to.closeWrite().catch(() => {});
+    } catch { /* a side went away */ }
+  };
+  const serve = async (conn: Deno.Conn) => {
+    open.add(conn);
+    seen++;
+    try {
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
+      open.add(upstream);
+      try {
+        await Promise.all([
+          throttled(conn, upstream),
+          upstream.readable.pipeTo(conn.writable, { preventClose: true }).catch(() => {}),
+        ]);
+      } finally {
+        close(upstream);
+      }
+    } finally {
+      close(conn);
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      const task = serve(conn);
+      piping.add(task);
+      task.finally(() => piping.delete(task));
+    }
+  })().catch(() => {});
+  return {
+    endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    get seen() {
+      return seen;
+    },
+    close: async () => {
+      listener.close();
+      for (const conn of [...open]) close(conn);
       await accepting;
       await Promise.allSettled([...piping]);
     },

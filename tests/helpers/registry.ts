@@ -4,6 +4,7 @@
  * drivers (fast) or a filesystem blob store plus a Deno KV file in a temp directory.
  */
 import { buildConfig, type Config } from "../../src/config/mod.ts";
+import { serve, type Serving } from "../../src/http/server/serve.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.ts";
 
@@ -15,6 +16,8 @@ export interface TestRegistry {
   host: string;
   runtime: Runtime;
   config: Config;
+  /** The HTTP server (`berth.http.server` picks Berth's listener or `Deno.serve`). */
+  server: Serving;
   /** Temp directory of a `disk` registry. */
   dir?: string;
   close(): Promise<void>;
@@ -28,6 +31,8 @@ export interface StartOptions extends RuntimeOptions {
   dir?: string;
   /** Extra configuration, merged over the test defaults. */
   doc?: Record<string, unknown>;
+  /** Sees every request before the application does (its headers, for assertions). */
+  observe?: (request: Request) => void;
 }
 
 /** Starts a registry and returns once it listens. */
@@ -43,16 +48,22 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
     : { storage: chosen ? {} : { inmemory: {} }, berth: { metadata: { driver: "memory" } } };
   const config = buildConfig(merge(base, options.doc ?? {}), {});
   const runtime = await createRuntime(config, { logger: silentLogger, ...options });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (request, info) => runtime.app.fetch(request, info),
-  );
+  const observe = options.observe;
+  const server = serve((request, info) => {
+    observe?.(request);
+    return runtime.app.fetch(request, info);
+  }, {
+    hostname: "127.0.0.1",
+    port: 0,
+    server: config.berth.http.server,
+  });
   const host = `127.0.0.1:${server.addr.port}`;
   return {
     url: `http://${host}`,
     host,
     runtime,
     config,
+    server,
     dir,
     close: async () => {
       await server.shutdown();

@@ -62,6 +62,7 @@ Deno.test("config: an empty document gives Berth's defaults", () => {
       uploads: { hashing: "auto", sessionttl: 24 * HOUR, lease: 15_000, stalltimeout: 60_000 },
       ui: { enabled: true, sessionttl: 12 * HOUR },
       mirrors: [],
+      http: { server: "auto" },
     },
     ignored: [],
   };
