@@ -87,12 +87,12 @@ export class Connection {
     this.#deadline = new Deadline(() => this.#close());
   }
 
-  /** Asks the connection to close: now when idle, else after the response in flight. */
   /** Closes the connection now, whatever it is doing (a drain that ran out of time). */
   abort(): void {
     this.#close();
   }
 
+  /** Asks the connection to close: now when idle, else after the response in flight. */
   shutdown(): void {
     this.#closing = true;
     if (this.#idle) this.#close();

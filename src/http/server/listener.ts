@@ -99,30 +99,35 @@ export function listen(handler: Handler, options: ListenOptions): HttpServer {
     addr,
     finished,
     shutdown() {
-      stopping ??= (async () => {
-        closing = true;
-        try {
-          listener.close();
-        } catch {
-          // Already closed.
-        }
-        await accepting;
-        for (const connection of open.keys()) connection.shutdown();
-        while (open.size) await Promise.all(open.values());
-        finish();
-      })();
-      return stopping;
+      return stop((connection) => connection.shutdown());
     },
     abort() {
+      void stop((connection) => connection.abort());
+      // A shutdown already waiting lets its connections finish: end them now.
+      for (const connection of open.keys()) connection.abort();
+    },
+  };
+
+  /**
+   * Stops accepting, tells every connection `how` to end, and resolves `finished` once
+   * all have (the first of shutdown and abort starts it; an abort during a shutdown cuts
+   * what the shutdown was waiting for).
+   */
+  function stop(how: (connection: Connection) => void): Promise<void> {
+    stopping ??= (async () => {
       closing = true;
       try {
         listener.close();
       } catch {
         // Already closed.
       }
-      for (const connection of open.keys()) connection.abort();
-    },
-  };
+      await accepting;
+      for (const connection of open.keys()) how(connection);
+      while (open.size) await Promise.all(open.values());
+      finish();
+    })();
+    return stopping;
+  }
 }
 
 /** The timeouts actually given (undefined ones keep their defaults). */
