@@ -6,6 +6,7 @@
  */
 import { type ErrorCode, RegistryError } from "../errors.ts";
 import type { Ctx } from "./route.ts";
+import { owned } from "../streams/tap.ts";
 
 /** A JSON response with an exact `Content-Length`. */
 export function json(value: unknown, status = 200, headers: HeadersInit = {}): Response {
@@ -97,7 +98,7 @@ export function stallGuarded(
         return;
       }
       if (forward) request!.respondWithNewView(result.value);
-      else controller.enqueue(result.value);
+      else controller.enqueue(owned(result.value, plain !== null));
     },
     cancel(reason) {
       stop();

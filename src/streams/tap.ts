@@ -59,10 +59,20 @@ export function tap(
         throw err;
       }
       if (forward) request!.respondWithNewView(result.value);
-      else controller.enqueue(result.value);
+      else controller.enqueue(owned(result.value, plain !== null));
     },
     cancel(reason) {
       return (byob ?? plain!).cancel(reason);
     },
   });
+}
+
+/**
+ * `chunk` as a byte stream may take it: enqueueing transfers (detaches) its buffer, so a
+ * chunk of a plain stream, which its source may share with other readers (a mirror's copy
+ * hands the same chunk to the store and to every client), is copied first. Chunks a BYOB
+ * read filled belong to this stream already.
+ */
+export function owned(chunk: Uint8Array, shared: boolean): Uint8Array {
+  return shared ? chunk.slice() : chunk;
 }

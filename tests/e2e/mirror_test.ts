@@ -15,6 +15,32 @@ import { startUpstreamProxy } from "../helpers/upstream_proxy.ts";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 
+for (const storage of ["memory", "disk"] as const) {
+  Deno.test(`a cold blob of many upstream chunks reaches the client whole (${storage})`, async () => {
+    // Larger than several of the upstream reads a copy gathers, so the store and the
+    // client read the same chunks of the copy: neither may take them from the other.
+    const upstream = await startRegistry();
+    const mirror = await startMirror([{ prefix: "up.test", remoteurl: upstream.url }], {
+      storage,
+    });
+    try {
+      const data = randomBytes(3 * 1024 * 1024 + 4321);
+      const { digest } = await pushBlob(upstream.url, "library/big", data);
+      const url = `${mirror.url}/v2/up.test/library/big/blobs/${digest}`;
+      const cold = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      assert.equal(cold.status, 200);
+      assert.equal(cold.headers.get("content-length"), String(data.byteLength));
+      assert.equal(sha256(await cold.bytes()), digest);
+      await waitCached(mirror.runtime, "up.test/library/big", digest);
+      const warm = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      assert.equal(sha256(await warm.bytes()), digest);
+    } finally {
+      await mirror.close();
+      await upstream.close();
+    }
+  });
+}
+
 Deno.test("a mirror pulls through from its upstream and serves what it cached", async (t) => {
   const upstream = await startRegistry();
   const proxy = startUpstreamProxy(upstream.url);

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { stallGuarded } from "../../src/http/responses.ts";
+import { tap } from "../../src/streams/tap.ts";
+
+/**
+ * A plain stream whose chunks someone else still holds (a mirror's copy hands the same
+ * chunk to the store and to every client).
+ */
+function sharedSource(parts: number, size: number) {
+  const chunks = Array.from({ length: parts }, (_, i) => new Uint8Array(size).fill(i + 1));
+  let next = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (next < chunks.length) controller.enqueue(chunks[next++]);
+      else controller.close();
+    },
+  }, { highWaterMark: 0 });
+  return { chunks, stream };
+}
+
+async function drainByob(stream: ReadableStream<Uint8Array>, room: number): Promise<number[]> {
+  const reader = stream.getReader({ mode: "byob" });
+  const bytes: number[] = [];
+  let buffer = new Uint8Array(room);
+  while (true) {
+    const { done, value } = await reader.read(buffer);
+    if (done) break;
+    bytes.push(...value);
+    buffer = new Uint8Array(value.buffer);
+  }
+  return bytes;
+}
+
+const wrappers = {
+  tap: (s: ReadableStream<Uint8Array>) => tap(s, { chunk() {} }),
+  stallGuarded: (s: ReadableStream<Uint8Array>) => stallGuarded(s, 60_000),
+};
+
+for (const [name, wrap] of Object.entries(wrappers)) {
+  Deno.test(`${name} never detaches the chunks of a plain source it passes on`, async (t) => {
+    const expected = (parts: number, size: number) =>
+      Array.from({ length: parts * size }, (_, i) => Math.floor(i / size) + 1);
+
+    await t.step("read with a default reader", async () => {
+      const source = sharedSource(3, 200_000);
+      const got = new Uint8Array(await new Response(wrap(source.stream)).arrayBuffer());
+      assert.deepEqual([...got], expected(3, 200_000));
+      for (const [i, c] of source.chunks.entries()) {
+        assert.equal(c.byteLength, 200_000, `chunk ${i} was detached`);
+        assert.ok(c.every((b) => b === i + 1));
+      }
+    });
+
+    await t.step("read into a smaller BYOB buffer", async () => {
+      const source = sharedSource(3, 50_000);
+      assert.deepEqual(await drainByob(wrap(source.stream), 16_384), expected(3, 50_000));
+      for (const c of source.chunks) assert.equal(c.byteLength, 50_000);
+    });
+  });
+}
