@@ -78,6 +78,34 @@ Deno.test("listener: a client that hangs up aborts its request", async (t) => {
       assert.match(err.message, /closed before the request body ended/);
     });
   });
+  for (const length of ["1000000", null]) {
+    const framing = length ? "Content-Length" : "chunked";
+    await t.step(
+      `a response body waiting on a stalled source is cancelled (${framing})`,
+      async () => {
+        // A source that sends a first chunk and then nothing (a mirror's copy that stopped):
+        // without the hang-up reaching it, the response would hold the connection, and a
+        // shutdown would wait for it, forever.
+        let cancelled: (reason: unknown) => void;
+        const sawCancel = new Promise<unknown>((r) => cancelled = r);
+        await withServer(() => {
+          const body = new ReadableStream<Uint8Array>({
+            start: (c) => c.enqueue(new Uint8Array(100_000)),
+            pull: () => new Promise(() => {}),
+            cancel: (reason) => cancelled(reason),
+          });
+          return new Response(body, { headers: length ? { "content-length": length } : {} });
+        }, async (port) => {
+          const c = await RawClient.connect(port);
+          await c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+          await new Promise((r) => setTimeout(r, 100));
+          c.close();
+          const reason = await sawCancel as Error;
+          assert.match(String(reason), /hung up|closed/i);
+        });
+      },
+    );
+  }
 });
 
 Deno.test("listener: a body is read only as fast as its consumer (backpressure)", async (t) => {

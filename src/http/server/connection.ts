@@ -7,10 +7,10 @@
  * Lifetimes: an idle connection closes after `idleTimeoutMs`; a head must arrive within
  * `headTimeoutMs` of its first byte (slowloris); a body read or a response write that makes
  * no progress for `ioTimeoutMs` ends the connection. A client that hangs up aborts the
- * request's `signal` (noticed by a bounded look-ahead read once the body has been read) and
- * errors its body stream. An unread body is drained up to 256 KiB to keep the connection;
- * beyond that the connection closes after the response, lingering briefly so the client
- * reads the response instead of a reset.
+ * request's `signal` (noticed by a bounded look-ahead read once the body has been read),
+ * errors its body stream and cancels a response body still being sent. An unread body is
+ * drained up to 256 KiB to keep the connection; beyond that the connection closes after
+ * the response, lingering briefly so the client reads the response instead of a reset.
  */
 import { RequestBody } from "./body.ts";
 import { Deadline } from "./deadline.ts";
@@ -225,6 +225,7 @@ export class Connection {
         keepAlive,
         deadline: this.#deadline,
         timeoutMs: this.#options.ioTimeoutMs,
+        signal: aborter.signal,
       }) && keepAlive;
     } finally {
       responded = true;

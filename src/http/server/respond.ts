@@ -28,6 +28,11 @@ export interface WriteOptions {
   deadline: Deadline;
   /** How long one write may wait for the client to take bytes. */
   timeoutMs: number;
+  /**
+   * Aborted when the client hangs up: a body still waiting for its source stops being
+   * read (its stream is cancelled), so a stalled source never holds the connection.
+   */
+  signal?: AbortSignal;
 }
 
 /** Bodies up to this size (by `Content-Length`) are sent with the head in one write. */
@@ -147,8 +152,19 @@ async function streamBody(
     return !overflow;
   };
   const byob = byobReader(body);
-  if (byob) await pumpBytes(byob, emit);
-  else await pump(body.getReader(), emit);
+  const reader = byob ?? body.getReader();
+  const signal = options.signal;
+  const hangUp = () => void reader.cancel(signal?.reason).catch(() => {});
+  if (signal?.aborted) hangUp();
+  signal?.addEventListener("abort", hangUp, { once: true });
+  try {
+    if (byob) await pumpBytes(byob, emit);
+    else await pump(reader as ReadableStreamDefaultReader<Uint8Array>, emit);
+  } finally {
+    signal?.removeEventListener("abort", hangUp);
+  }
+  // Cut off by a hang-up: no last chunk, so nothing looks whole.
+  if (signal?.aborted) return false;
   if (chunked) await write(conn, LAST_CHUNK, options);
   return !overflow && (length === null ? chunked : left === 0);
 }
