@@ -23,6 +23,7 @@ import { blobKey, meta } from "../registry/keys.ts";
 import type { BlobRecord, ManifestRecord } from "../registry/records.ts";
 import { Pacer } from "./pace.ts";
 import { DELETING_MS } from "./sweep.ts";
+import { joinBytes } from "../streams/bytes.ts";
 
 /** What one scrub found. */
 export interface ScrubReport {
@@ -135,7 +136,7 @@ async function verify(
   if (manifestType) {
     // A format whose digest covers other bytes than the stored ones (signed schema 1).
     try {
-      const parsed = parseManifest(concat(kept, read), manifestType);
+      const parsed = parseManifest(joinBytes(kept, read), manifestType);
       if (createHash(algorithm).update(parsed.digested).digest("hex") === hex) return null;
     } catch {
       // Not even a manifest any more.
@@ -205,14 +206,4 @@ async function condemn(
 
 function keyOf(digest: string): string {
   return blobKey(tryParseDigest(digest)!);
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

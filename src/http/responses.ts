@@ -6,6 +6,7 @@
  */
 import { type ErrorCode, RegistryError } from "../errors.ts";
 import type { Ctx } from "./route.ts";
+import { joinBytes } from "../streams/bytes.ts";
 import { owned } from "../streams/tap.ts";
 
 /** A JSON response with an exact `Content-Length`. */
@@ -150,14 +151,7 @@ export async function readBounded(
     }
     parts.push(value);
   }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return joinBytes(parts, size);
 }
 
 /** The request's body, aborted if the client stops sending (`berth.uploads.stalltimeout`). */

@@ -6,6 +6,7 @@
  * Keeping every read here means a change in how bodies are best consumed in Deno lands
  * in one place.
  */
+import { joinBytes } from "../streams/bytes.ts";
 import { UpstreamError } from "./upstream_error.ts";
 
 /** Called with the size of every chunk received. */
@@ -42,7 +43,7 @@ export async function readUpstream(
     }
     parts.push(value);
   }
-  return join(parts, size);
+  return joinBytes(parts, size);
 }
 
 /** The body of `response` parsed as JSON (at most `max` bytes); `invalid` when it is not. */
@@ -124,7 +125,7 @@ export function upstreamStream(
         if (finished) return;
         if (result.done) {
           stop();
-          if (size > 0) controller.enqueue(join(parts, size));
+          if (size > 0) controller.enqueue(joinBytes(parts, size));
           controller.close();
           return;
         }
@@ -132,23 +133,11 @@ export function upstreamStream(
         parts.push(result.value);
         size += result.value.byteLength;
       } while (size < gather);
-      controller.enqueue(join(parts, size));
+      controller.enqueue(joinBytes(parts, size));
     },
     cancel(reason) {
       stop();
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-}
-
-/** `parts` (of `size` bytes in all) as one array; the part itself when there is one. */
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

@@ -219,29 +219,7 @@ function configSection(c: ImageConfigView | null): Html {
       : html`<span class="muted">-</span>`
   }</dd>
     </dl>
-    ${
-    labels.length
-      ? html`
-        <h3>Labels</h3>
-        <table class="stack" aria-label="Labels">
-          <thead>
-            <tr>
-              <th scope="col">Label</th>
-              <th scope="col">Value</th>
-            </tr>
-          </thead>
-          <tbody>${labels.map(([k, val]) =>
-            html`
-              <tr>
-                <td data-label="Label"><code>${k}</code></td>
-                <td data-label="Value">${val}</td>
-              </tr>
-            `
-          )}</tbody>
-        </table>
-      `
-      : null
-  }
+    ${pairsTable(html`<h3>Labels</h3>`, "Labels", "Label", labels)}
     ${
     c.history.length
       ? html`
@@ -306,20 +284,30 @@ function layersSection(v: ManifestView): Html {
 
 function annotationsSection(annotations: Record<string, string>): Renderable {
   const entries = Object.entries(annotations);
+  return pairsTable(html`<h2>Annotations</h2>`, "Annotations", "Key", entries);
+}
+
+/** A table of names and values (labels, annotations) under `heading`; nothing when empty. */
+function pairsTable(
+  heading: Renderable,
+  title: string,
+  keyName: string,
+  entries: [string, string][],
+): Renderable {
   if (!entries.length) return null;
   return html`
-    <h2>Annotations</h2>
-    <table class="stack" aria-label="Annotations">
+    ${heading}
+    <table class="stack" aria-label="${title}">
       <thead>
         <tr>
-          <th scope="col">Key</th>
+          <th scope="col">${keyName}</th>
           <th scope="col">Value</th>
         </tr>
       </thead>
       <tbody>${entries.map(([k, val]) =>
         html`
           <tr>
-            <td data-label="Key"><code>${k}</code></td>
+            <td data-label="${keyName}"><code>${k}</code></td>
             <td data-label="Value">${val}</td>
           </tr>
         `
