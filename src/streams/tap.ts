@@ -30,36 +30,57 @@ export function tap(
     // Not a byte stream.
   }
   const plain = byob ? null : source.getReader();
+  /** What the consumer's last buffer could not take of a plain source's chunk. */
+  let rest: Uint8Array | null = null;
+  /** Runs the hooks on what a read gave; a refusal cancels the source and errors. */
+  const see = async (result: ReadableStreamReadResult<Uint8Array>): Promise<void> => {
+    try {
+      if (result.done) hooks.end?.();
+      else hooks.chunk(result.value);
+    } catch (err) {
+      // A refused chunk stops the source too (a request body is then left unread).
+      await (byob ?? plain!).cancel(err).catch(() => {});
+      throw err;
+    }
+  };
   return new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: AUTO_CHUNK,
     async pull(controller) {
       const request = controller.byobRequest;
       const view = request?.view;
-      // The consumer's buffer goes to the source, and comes back (transferred) filled.
-      const forward = byob !== null && request !== null && view != null;
-      let result: ReadableStreamReadResult<Uint8Array>;
-      if (forward) {
-        result = await byob!.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-      } else {
-        result = byob ? await byob.read(new Uint8Array(AUTO_CHUNK)) : await plain!.read();
+      if (byob && request && view) {
+        // The consumer's buffer goes to the source, and comes back (transferred) filled.
+        const result = await byob.read(
+          new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+        );
+        await see(result);
+        if (result.done) controller.close();
+        // At the end the buffer comes back empty; either way it goes back to the consumer.
+        if (result.value) request.respondWithNewView(result.value);
+        else request.respond(0);
+        return;
       }
-      try {
+      let chunk = rest;
+      rest = null;
+      while (!chunk?.byteLength) {
+        const result = byob ? await byob.read(new Uint8Array(AUTO_CHUNK)) : await plain!.read();
+        await see(result);
         if (result.done) {
-          hooks.end?.();
           controller.close();
-          if (forward && result.value) request!.respondWithNewView(result.value);
-          else request?.respond(0);
+          request?.respond(0);
           return;
         }
-        hooks.chunk(result.value);
-      } catch (err) {
-        // A refused chunk stops the source too (a request body is then left unread).
-        await (byob ?? plain!).cancel(err).catch(() => {});
-        throw err;
+        chunk = result.value;
       }
-      if (forward) request!.respondWithNewView(result.value);
-      else controller.enqueue(owned(result.value, plain !== null));
+      if (plain && request && view) {
+        // Copied into the consumer's buffer (a plain source's chunks may be shared, see
+        // `owned`); what does not fit waits for the next pull.
+        const n = Math.min(view.byteLength, chunk.byteLength);
+        new Uint8Array(view.buffer, view.byteOffset, n).set(chunk.subarray(0, n));
+        if (n < chunk.byteLength) rest = chunk.subarray(n);
+        request.respond(n);
+      } else controller.enqueue(owned(chunk, plain !== null));
     },
     cancel(reason) {
       return (byob ?? plain!).cancel(reason);

@@ -58,3 +58,22 @@ for (const [name, wrap] of Object.entries(wrappers)) {
     });
   });
 }
+
+Deno.test("tap passes empty chunks of a plain source over and still sees every byte", async () => {
+  const parts = [new Uint8Array(0), new Uint8Array(300_000).fill(7), new Uint8Array(0)];
+  let seen = 0;
+  let ended = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = parts.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  }, { highWaterMark: 0 });
+  const tapped = tap(source, { chunk: (b) => seen += b.byteLength, end: () => ended++ });
+  const got = new Uint8Array(await new Response(tapped).arrayBuffer());
+  assert.equal(got.byteLength, 300_000);
+  assert.ok(got.every((b) => b === 7));
+  assert.equal(seen, 300_000);
+  assert.equal(ended, 1);
+});
