@@ -184,9 +184,9 @@ export class MirrorBlobs implements BlobService {
         }
         return ctx.mirror.upstream.stream(res);
       },
-      store: async (body) => {
+      store: async (body, verified) => {
         try {
-          await ctx.local.uploads.monolithic(digest, body);
+          await ctx.local.uploads.monolithic(digest, body, { verified });
         } catch (err) {
           if (err instanceof RegistryError && err.code === "DIGEST_INVALID") {
             ctx.logger.warn("mirror: the upstream's bytes do not match their digest", {

@@ -13,14 +13,13 @@
  *   window (a late request), is let go: it waits for the blob to be stored and continues
  *   from the store at its offset. A request that disconnects is dropped; the copy goes on.
  *   The store is never let go.
- * - The newest chunk is held back from requests until the bytes are verified: the copy
- *   hashes what it reads (the store verifies on its own as well, and publishes nothing
- *   that does not match), so clients get the end of a blob as soon as its digest is
- *   checked, without waiting for the store to make it durable. On a mismatch (or any
- *   failure of the copy) their streams end short of the blob's length, so each client
+ * - The newest chunk is held back from requests until the bytes are verified. The upload
+ *   path the store runs hashes the bytes as it reads them (the one SHA-256 pass of a
+ *   copy) and says when they matched, before it makes them durable, so clients get the
+ *   end of a blob as soon as its digest is checked. On a mismatch, a wrong length, or any
+ *   failure of the copy, their streams end short of the blob's length, so each client
  *   sees its response cut off, and nothing is stored.
  */
-import { createHash, type Hash } from "node:crypto";
 import type { ByteRange } from "../../drivers/blob/types.ts";
 import type { Digest } from "../oci/digest.ts";
 
@@ -31,8 +30,11 @@ export const STALL_MS = 2_000;
 
 /** Where the bytes of a fill go, and where a request continues once they are stored. */
 export interface FillSink {
-  /** Stores the stream through the upload path; rejects when the digest does not match. */
-  store(body: ReadableStream<Uint8Array>): Promise<void>;
+  /**
+   * Stores the stream through the upload path, calling `verified` once every byte arrived
+   * and matched the digest (before they are published); rejects when they did not match.
+   */
+  store(body: ReadableStream<Uint8Array>, verified: () => void): Promise<void>;
   /** Opens the stored blob (or a range of it) for a request that continues from there. */
   openStored(range: ByteRange): Promise<ReadableStream<Uint8Array>>;
 }
@@ -61,7 +63,7 @@ export class Fill {
   #head = 0;
   /** True once the upstream's body ended. */
   #ended = false;
-  /** True once every byte arrived and matched the digest. */
+  /** True once every byte arrived, as many as announced, and the store found them right. */
   #verified = false;
   #stored = false;
   #failure: unknown = null;
@@ -72,18 +74,21 @@ export class Fill {
   #changed = Promise.withResolvers<void>();
   readonly #upstream: ReadableStreamDefaultReader<Uint8Array>;
   readonly #digest: Digest;
-  readonly #hash: Hash;
 
   constructor(digest: Digest, size: number, body: ReadableStream<Uint8Array>, sink: FillSink) {
     this.size = size;
     this.#digest = digest;
-    this.#hash = createHash(digest.algorithm);
     this.#upstream = body.getReader();
     this.#store = { pos: 0, end: Infinity, movedAt: Date.now(), detached: false };
     const pumped = this.#pump();
-    this.done = sink.store(this.#storeStream()).then(
+    const verified = () => {
+      if (this.#failure !== null || !this.#ended || this.#head !== this.size) return;
+      this.#verified = true;
+      this.#wake();
+    };
+    this.done = sink.store(this.#storeStream(), verified).then(
       () => {
-        // The store verifies on its own; a copy this fill found wrong never counts as stored.
+        // A copy this fill found wrong (its length) never counts as stored.
         if (!this.#verified) throw this.#failure ?? new Error("The copy was not verified");
         this.#stored = true;
         this.#wake();
@@ -202,20 +207,17 @@ export class Fill {
         await this.#room();
         const { done, value } = await this.#upstream.read();
         if (done) break;
-        this.#hash.update(value);
         this.#chunks.push({ start: this.#head, bytes: value });
         this.#head += value.byteLength;
         this.#trim();
         this.#wake();
       }
       this.#ended = true;
-      const actual = this.#hash.digest("hex");
-      if (this.#head === this.size && actual === this.#digest.hex) this.#verified = true;
-      else {
-        // The store finds the same mismatch and refuses the bytes; readers are cut short.
+      if (this.#head !== this.size) {
+        // Readers are cut short; the store checks the digest of what came all the same.
         this.#failure ??= new Error(
-          `The upstream sent ${this.#head} bytes with digest ${this.#digest.algorithm}:` +
-            `${actual} for ${this.#digest.value} of ${this.size} bytes`,
+          `The upstream sent ${this.#head} bytes of ${this.#digest.value}, whose size is ` +
+            `${this.size}`,
         );
       }
     } catch (err) {

@@ -196,8 +196,15 @@ export interface UploadService {
   complete(id: string, digest: Digest, chunk: Chunk): Promise<BlobInfo>;
   /** Cancels a session and discards its bytes. */
   cancel(id: string): Promise<void>;
-  /** A whole blob in one request (`POST ?digest=`); no session is kept. */
-  monolithic(digest: Digest, body: ReadableStream<Uint8Array> | null): Promise<BlobInfo>;
+  /**
+   * A whole blob in one request (`POST ?digest=`); no session is kept. `verified` is called
+   * once every byte arrived and matched `digest`, before the bytes are published.
+   */
+  monolithic(
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+    options?: { verified?: () => void },
+  ): Promise<BlobInfo>;
 }
 
 /** Manifests of one repository. */

@@ -180,6 +180,7 @@ export class Uploads {
     digest: Digest,
     body: ReadableStream<Uint8Array> | null,
     events: Events,
+    verified?: () => void,
   ): Promise<StoredBlob> {
     const id = crypto.randomUUID();
     const uploads = this.#o.driver.uploads;
@@ -189,6 +190,7 @@ export class Uploads {
       const { ref: after, written } = await uploads.append(ref, 0, hashing(body, hash, null));
       const actual = hash.digest("hex");
       if (actual !== digest.hex) throw mismatch(digest, `${digest.algorithm}:${actual}`);
+      verified?.();
       return await this.#publish(repo, after, digest, written, events, { id, version: null });
     } catch (err) {
       await uploads.abort(ref).catch(() => {});
@@ -478,8 +480,12 @@ export class RepositoryUploads implements UploadService {
     return this.uploads.cancel(this.repo, id);
   }
 
-  monolithic(digest: Digest, body: ReadableStream<Uint8Array> | null): Promise<StoredBlob> {
-    return this.uploads.monolithic(this.repo, digest, body, this.events);
+  monolithic(
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+    options?: { verified?: () => void },
+  ): Promise<StoredBlob> {
+    return this.uploads.monolithic(this.repo, digest, body, this.events, options?.verified);
   }
 }
 

@@ -20,18 +20,25 @@ function upstream(data: Uint8Array) {
   return { body, state };
 }
 
-/** A store that keeps what it reads (slowly when asked) and can be opened afterwards. */
-function sink(options: { delayMs?: number } = {}) {
+/**
+ * A store that keeps what it reads (slowly when asked) and can be opened afterwards. Like
+ * the upload path, it checks the bytes against `digest` once they are all there, says so
+ * before it keeps them, and refuses them when they do not match.
+ */
+function sink(digest: string, options: { delayMs?: number } = {}) {
   const opened: ByteRange[] = [];
   let stored: Uint8Array | null = null;
   const s: FillSink = {
-    async store(body) {
+    async store(body, verified) {
       const parts: Uint8Array[] = [];
       for await (const chunk of body) {
         parts.push(chunk);
         if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
       }
-      stored = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
+      const bytes = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
+      if (sha256(bytes) !== digest) throw new Error(`The bytes do not match digest ${digest}`);
+      verified();
+      stored = bytes;
     },
     openStored(range) {
       opened.push(range);
@@ -49,7 +56,7 @@ async function all(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 Deno.test("a fill gives every reader and the store the same bytes, read once", async () => {
   const data = randomBytes(5 * 1024 * 1024 + 123);
   const up = upstream(data);
-  const store = sink();
+  const store = sink(sha256(data));
   const fill = new Fill(parseDigest(sha256(data)), data.byteLength, up.body, store.sink);
   const readers = [fill.read(undefined, store.sink), fill.read(undefined, store.sink)];
   const ranged = fill.read({ start: 1_000_000, end: 1_000_009 }, store.sink);
@@ -66,7 +73,7 @@ Deno.test("a fill gives every reader and the store the same bytes, read once", a
 Deno.test("a fill reads at most the window ahead of its slowest reader", async () => {
   const data = randomBytes(4 * WINDOW_BYTES);
   const up = upstream(data);
-  const store = sink();
+  const store = sink(sha256(data));
   const fill = new Fill(parseDigest(sha256(data)), data.byteLength, up.body, store.sink);
   const slow = fill.read(undefined, store.sink).getReader();
   const first = await slow.read();
@@ -89,7 +96,7 @@ Deno.test("a fill reads at most the window ahead of its slowest reader", async (
 Deno.test("a stalled reader is let go and continues from the store; a late one starts there", async () => {
   const data = randomBytes(3 * WINDOW_BYTES);
   const up = upstream(data);
-  const store = sink();
+  const store = sink(sha256(data));
   const fill = new Fill(parseDigest(sha256(data)), data.byteLength, up.body, store.sink);
   const stalled = fill.read(undefined, store.sink).getReader();
   const first = await stalled.read();
@@ -119,14 +126,20 @@ Deno.test("bytes that do not match the digest never reach a reader whole", async
   const lie = data.slice();
   lie[2_000_000] ^= 1;
   const up = upstream(lie);
-  const store = sink({ delayMs: 1 });
+  const store = sink(sha256(data), { delayMs: 1 });
   const fill = new Fill(parseDigest(sha256(data)), data.byteLength, up.body, store.sink);
   const got = await all(fill.read(undefined, store.sink));
   assert.ok(got.byteLength < data.byteLength, `the reader got ${got.byteLength} bytes`);
   assert.ok(got.byteLength <= data.byteLength - CHUNK, "the newest chunk was held back");
-  // This store does not check digests itself; the fill's verdict stands.
   await assert.rejects(fill.done, /digest/);
   const short = upstream(data.subarray(0, data.byteLength - 1));
-  const fill2 = new Fill(parseDigest(sha256(data)), data.byteLength, short.body, sink().sink);
-  assert.ok((await all(fill2.read(undefined, sink().sink))).byteLength < data.byteLength);
+  const fill2 = new Fill(
+    parseDigest(sha256(data)),
+    data.byteLength,
+    short.body,
+    sink(sha256(data)).sink,
+  );
+  assert.ok(
+    (await all(fill2.read(undefined, sink(sha256(data)).sink))).byteLength < data.byteLength,
+  );
 });
