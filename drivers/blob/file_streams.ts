@@ -47,7 +47,9 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
   };
   return new ReadableStream({
     type: "bytes",
-    autoAllocateChunkSize: READ_CHUNK,
+    // A default reader gets buffers of this size, allocated per read: no larger than the
+    // file (a manifest read for a page of tags would otherwise cost 1 MiB of garbage).
+    autoAllocateChunkSize: Math.max(1, Math.min(READ_CHUNK, length)),
     async pull(controller) {
       const request = controller.byobRequest;
       if (left <= 0) {

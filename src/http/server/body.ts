@@ -64,7 +64,8 @@ export class RequestBody {
     this.settled = new Promise((resolve) => this.#settle = resolve);
     this.stream = new ReadableStream({
       type: "bytes",
-      autoAllocateChunkSize: BODY_CHUNK,
+      // Buffers a default reader gets, one per read: no larger than a body of known length.
+      autoAllocateChunkSize: Math.max(1, Math.min(BODY_CHUNK, this.#left)),
       pull: (controller) => this.#pull(controller),
       cancel: () => {
         if (this.#state === "unread" || this.#state === "reading") this.#finish("cancelled");
