@@ -85,10 +85,13 @@ export function httpMetrics(metrics: MetricsRegistry): Middleware {
     requestSize: HistogramChild;
     responseSize: HistogramChild;
   }
-  const series = new Map<string, Series>();
+  /** By route, then method and status. */
+  const series = new Map<string, Map<string, Series>>();
   const seriesOf = (route: string, method: string, status: number): Series => {
-    const key = `${route} ${method} ${status}`;
-    let found = series.get(key);
+    let ofRoute = series.get(route);
+    if (!ofRoute) series.set(route, ofRoute = new Map());
+    const key = method + status;
+    let found = ofRoute.get(key);
     if (!found) {
       const handler = handlerName(route);
       const m = method.toLowerCase();
@@ -98,7 +101,7 @@ export function httpMetrics(metrics: MetricsRegistry): Middleware {
         requestSize: requestSize.labels(handler),
         responseSize: responseSize.labels(handler),
       };
-      series.set(key, found);
+      ofRoute.set(key, found);
     }
     return found;
   };
@@ -146,6 +149,9 @@ export function httpMetrics(metrics: MetricsRegistry): Middleware {
 
 /** The request body's declared length (0 without a `Content-Length`). */
 function declaredRequestSize(state: RequestState): number {
+  // Most requests are pulls: their bodies are none (and their headers cost to read).
+  const method = state.request.method;
+  if (method === "GET" || method === "HEAD") return 0;
   const length = Number(state.request.headers.get("content-length") ?? 0);
   return length > 0 ? length : 0;
 }
