@@ -15,7 +15,7 @@
 import { ConfigError, type TlsConfig } from "../config/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ServeHandler } from "./drain_gate.ts";
-import { listenNode, type TlsMaterial } from "./node_listener.ts";
+import type { TlsMaterial } from "./node_listener.ts";
 import type { Listener } from "./types.ts";
 import { listen as listenBerth } from "../http/server/listener.ts";
 import { resolveServer, type ServerChoice } from "../http/server/serve.ts";
@@ -38,6 +38,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const { hostname, port, handler, logger } = options;
   const material = options.tls ? await readTls(options.tls) : undefined;
   if (material && material.ca.length) {
+    // Loaded only here: node:http2 adds about 10 MiB to every process that imports it.
+    const { listenNode } = await import("./node_listener.ts");
     return await listenNode({ hostname, port, tls: material, handler }, logger);
   }
   if (!material && resolveServer(options.server ?? "auto") === "berth") {

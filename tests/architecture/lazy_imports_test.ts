@@ -2,8 +2,9 @@
  * @module
  * Optional backends stay out of the start-up path: nothing `main.ts` imports statically
  * (following `deno info --json`'s module graph, without dynamic imports and without
- * type-only imports, which are erased) reaches the PostgreSQL store or its client, so a
- * registry on Deno KV never loads them.
+ * type-only imports, which are erased) reaches the PostgreSQL store or its client, or the
+ * client-certificate listener and node:http2, so a registry that does not use them never
+ * loads them (and never pays their memory).
  */
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
@@ -12,14 +13,20 @@ const MAIN = fromFileUrl(new URL("../../main.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
 
 /** Modules loaded only when configured, as `deno info` names them. */
-const ON_DEMAND = [/\/drivers\/metadata\/postgres\.ts$/, /^npm:\/?postgres@/];
+const ON_DEMAND = [
+  /\/drivers\/metadata\/postgres\.ts$/,
+  /^npm:\/?postgres@/,
+  // The listener for client certificates, and node:http2 (about 10 MiB of resident memory).
+  /\/src\/server\/node_listener\.ts$/,
+  /^node:http2$/,
+];
 
 interface InfoModule {
   specifier: string;
   dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
-Deno.test("the PostgreSQL store and client are not on main.ts's static import path", async () => {
+Deno.test("PostgreSQL and the client-certificate listener are not on main.ts's static import path", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--config", CONFIG, MAIN],
     stdout: "piped",
