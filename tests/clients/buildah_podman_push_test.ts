@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { randomBytes } from "../helpers/oci.ts";
 import { startRegistry } from "../helpers/registry.ts";
+import { runTool } from "../helpers/tool.ts";
 
 const MiB = 1024 * 1024;
 const LAYER = 256 * MiB;
@@ -29,16 +30,12 @@ function storeFlags(tool: "buildah" | "podman", root: string): string[] {
 
 /** Runs `tool` on the store under `root`; stdout, or a failure with stderr. */
 async function run(tool: "buildah" | "podman", root: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command(tool, {
-    args: [...storeFlags(tool, root), ...args],
-    stdout: "piped",
-    stderr: "piped",
+  const out = await runTool(tool, [...storeFlags(tool, root), ...args], {
     // The machine's credentials and registry settings stay out of the test.
     env: { REGISTRY_AUTH_FILE: `${root}/auth.json`, TMPDIR: `${root}/tmp` },
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `${tool} ${args.join(" ")} failed:\n${stderr}`);
-  return new TextDecoder().decode(out.stdout).trim();
+    label: `${tool} ${args.join(" ")}`,
+  });
+  return out.trim();
 }
 
 async function newStore(prefix: string): Promise<string> {

@@ -15,6 +15,7 @@ import { Layout, layoutBlobs } from "../helpers/images.ts";
 import { mirrorStats, startMirror } from "../helpers/mirror.ts";
 import { assertError } from "../helpers/oci.ts";
 import { spawnBerth } from "../helpers/process.ts";
+import { runTool } from "../helpers/tool.ts";
 import { skopeo } from "./skopeo.ts";
 
 const CREDS = "up:upstream-pw";
@@ -32,11 +33,8 @@ function recorder(repos: Set<string>): Logger {
 }
 
 /** Runs a command; stdout, or a failure with stderr. */
-async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `${cmd} ${args.join(" ")} failed:\n${stderr}`);
-  return new TextDecoder().decode(out.stdout);
+function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  return runTool(cmd, args, { env });
 }
 
 Deno.test("skopeo, podman and containerd pull through a Berth mirror of distribution 2.8.2", async (t) => {

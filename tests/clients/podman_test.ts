@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Layout } from "../helpers/images.ts";
 import { startRegistry } from "../helpers/registry.ts";
+import { runTool } from "../helpers/tool.ts";
 
 /** podman's global flags for a store that lives and dies with the test. */
 function globalFlags(root: string): string[] {
@@ -37,16 +38,11 @@ async function newStore(prefix: string): Promise<string> {
 
 /** Runs podman on the store under `root`; returns stdout, or fails with stderr. */
 async function podman(root: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("podman", {
-    args: [...globalFlags(root), ...args],
-    stdout: "piped",
-    stderr: "piped",
+  return await runTool("podman", [...globalFlags(root), ...args], {
     // Credentials and registry settings of the machine stay out of the test.
     env: { REGISTRY_AUTH_FILE: `${root}/auth.json` },
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `podman ${args.join(" ")} failed:\n${stderr}`);
-  return new TextDecoder().decode(out.stdout);
+    label: `podman ${args.join(" ")}`,
+  });
 }
 
 /**

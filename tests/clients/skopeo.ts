@@ -2,7 +2,7 @@
  * @module
  * Runs the real `skopeo` binary against a test registry (plain HTTP, no signature policy).
  */
-import assert from "node:assert/strict";
+import { runTool } from "../helpers/tool.ts";
 
 let policy: string | undefined;
 
@@ -12,17 +12,8 @@ export async function skopeo(...args: string[]): Promise<string> {
     policy = await Deno.makeTempFile({ prefix: "berth-policy-", suffix: ".json" });
     await Deno.writeTextFile(policy, '{"default":[{"type":"insecureAcceptAnything"}]}');
   }
-  const out = await new Deno.Command("skopeo", {
-    args: ["--policy", policy, ...args],
-    stdout: "piped",
-    stderr: "piped",
+  return await runTool("skopeo", ["--policy", policy, ...args], {
     env: { REGISTRY_AUTH_FILE: `${policy}.auth.json` },
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(
-    out.code,
-    0,
-    `skopeo ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`,
-  );
-  return text;
+    label: `skopeo ${args.join(" ")}`,
+  });
 }
