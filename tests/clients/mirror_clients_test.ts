@@ -16,7 +16,7 @@ import { mirrorStats, startMirror } from "../helpers/mirror.ts";
 import { assertError } from "../helpers/oci.ts";
 import { spawnBerth } from "../helpers/process.ts";
 import { runTool } from "../helpers/tool.ts";
-import { skopeo } from "./skopeo.ts";
+import { skopeo, trySkopeo } from "./skopeo.ts";
 
 const CREDS = "up:upstream-pw";
 
@@ -242,16 +242,12 @@ Deno.test("distribution's proxy: file makes Berth a pull-through cache; pushes a
     assert.deepEqual(await layoutBlobs(`${dir}/out`), await layout.closure(image.digest));
     const catalog = await (await fetch(`${berth.url}/v2/_catalog`)).json();
     assert.deepEqual(catalog.repositories, ["team/app"]);
-    const refused = await new Deno.Command("skopeo", {
-      args: [
-        "copy",
-        "--dest-tls-verify=false",
-        `oci:${layout.dir}:v1`,
-        `docker://${berth.host}/team/pushed:v1`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
+    const refused = await trySkopeo(
+      "copy",
+      "--dest-tls-verify=false",
+      `oci:${layout.dir}:v1`,
+      `docker://${berth.host}/team/pushed:v1`,
+    );
     assert.notEqual(refused.code, 0, "skopeo cannot push into a pull-through cache");
     await assertError(
       await fetch(`${berth.url}/v2/team/app/blobs/uploads/`, { method: "POST" }),

@@ -10,23 +10,8 @@ import assert from "node:assert/strict";
 import { type Certs, curl, makeCerts } from "../helpers/certs.ts";
 import { Layout, type Written } from "../helpers/images.ts";
 import { type Served, startServing } from "../helpers/serving.ts";
-
-let policy: string | undefined;
-
-/** Runs skopeo with an accept-anything policy; returns its exit code and stderr. */
-async function skopeo(...args: string[]): Promise<{ code: number; err: string }> {
-  if (!policy) {
-    policy = await Deno.makeTempFile({ prefix: "berth-policy-", suffix: ".json" });
-    await Deno.writeTextFile(policy, '{"default":[{"type":"insecureAcceptAnything"}]}');
-  }
-  const out = await new Deno.Command("skopeo", {
-    args: ["--policy", policy, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { REGISTRY_AUTH_FILE: `${policy}.auth.json` },
-  }).output();
-  return { code: out.code, err: new TextDecoder().decode(out.stderr) };
-}
+import { type ToolResult, tryTool } from "../helpers/tool.ts";
+import { trySkopeo as skopeo } from "./skopeo.ts";
 
 async function podmanUsable(): Promise<boolean> {
   const root = await Deno.makeTempDir({ prefix: "berth-podman-probe-" });
@@ -55,14 +40,22 @@ function podmanFlags(root: string): string[] {
   ];
 }
 
-async function podman(root: string, ...args: string[]): Promise<{ code: number; err: string }> {
-  const out = await new Deno.Command("podman", {
-    args: [...podmanFlags(root), ...args],
-    stdout: "piped",
-    stderr: "piped",
+/** Runs podman on the store under `root`; how it ended (refusals are under test). */
+function podman(root: string, ...args: string[]): Promise<ToolResult> {
+  return tryTool("podman", [...podmanFlags(root), ...args], {
     env: { REGISTRY_AUTH_FILE: `${root}/auth.json`, TMPDIR: root },
-  }).output();
-  return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+    label: `podman ${args.join(" ")}`,
+  });
+}
+
+/** Loads the test image into podman's store under `root`, tagged `ref`. */
+async function podmanTagged(root: string, layout: Layout, image: Written, ref: string) {
+  let r = await podman(root, "pull", `oci:${layout.dir}:v1`);
+  assert.equal(r.code, 0, r.err);
+  // podman's image ID is the config digest.
+  const id = JSON.parse(new TextDecoder().decode(await layout.read(image.digest))).config.digest;
+  r = await podman(root, "tag", id.slice(7), ref);
+  assert.equal(r.code, 0, r.err);
 }
 
 const usePodman = await podmanUsable();
@@ -169,14 +162,8 @@ Deno.test("TLS: curl, skopeo and podman over HTTPS with HTTP/2, verifying the se
         await Deno.writeTextFile(`${root}/auth.json`, '{"auths":{}}');
         try {
           const ref = `${served.host}/tls/pod:v1`;
-          let r = await podman(root, "pull", `oci:${layout.dir}:v1`);
-          assert.equal(r.code, 0, r.err);
-          // podman's image ID is the config digest.
-          const id =
-            JSON.parse(new TextDecoder().decode(await layout.read(image.digest))).config.digest;
-          r = await podman(root, "tag", id.slice(7), ref);
-          assert.equal(r.code, 0, r.err);
-          r = await podman(root, "push", "--cert-dir", certs.trustDir, ref);
+          await podmanTagged(root, layout, image, ref);
+          let r = await podman(root, "push", "--cert-dir", certs.trustDir, ref);
           assert.equal(r.code, 0, r.err);
           r = await podman(root, "rmi", "--all", "--force");
           assert.equal(r.code, 0, r.err);
@@ -277,13 +264,8 @@ Deno.test("TLS client certificates: required and verified when http.tls.clientca
         await Deno.writeTextFile(`${root}/auth.json`, '{"auths":{}}');
         try {
           const ref = `${served.host}/mtls/pod:v1`;
-          let r = await podman(root, "pull", `oci:${layout.dir}:v1`);
-          assert.equal(r.code, 0, r.err);
-          const id =
-            JSON.parse(new TextDecoder().decode(await layout.read(image.digest))).config.digest;
-          r = await podman(root, "tag", id.slice(7), ref);
-          assert.equal(r.code, 0, r.err);
-          r = await podman(root, "push", "--cert-dir", certs.clientDir, ref);
+          await podmanTagged(root, layout, image, ref);
+          const r = await podman(root, "push", "--cert-dir", certs.clientDir, ref);
           assert.equal(r.code, 0, r.err);
           const refused = await podman(root, "push", "--cert-dir", certs.trustDir, ref);
           assert.notEqual(refused.code, 0, "podman without a client certificate must be refused");

@@ -6,6 +6,7 @@
 import bcrypt from "bcryptjs";
 import { createLogger } from "../../src/log.ts";
 import { startRegistry, type TestRegistry } from "./registry.ts";
+import { derOf, issue, selfSigned } from "./openssl.ts";
 
 /** Writes an htpasswd file of bcrypt entries (as `htpasswd -B` writes them). */
 export async function htpasswdFile(users: Record<string, string>): Promise<string> {
@@ -37,14 +38,6 @@ export async function startAuthRegistry(
   return { ...reg, logs };
 }
 
-async function openssl(cwd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (out.code !== 0) {
-    throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
 /** A small PKI made with openssl, for `rootcertbundle` tests. */
 export interface Pki {
   dir: string;
@@ -66,69 +59,24 @@ export interface Pki {
 /** Root, intermediate and leaf certificates (and some that must be refused). */
 export async function makePki(): Promise<Pki> {
   const dir = await Deno.makeTempDir({ prefix: "berth-pki-" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   const ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,digitalSignature\n";
   const leaf = "basicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature\n";
   await Deno.writeTextFile(`${dir}/ca.ext`, ca);
   await Deno.writeTextFile(`${dir}/leaf.ext`, leaf);
-  const selfSigned = (name: string, cn: string) =>
-    openssl(
-      dir,
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${cn}`,
-      "-addext",
+  const root = (name: string, cn: string) =>
+    selfSigned(dir, name, `/CN=${cn}`, [
       "basicConstraints=critical,CA:TRUE",
-      "-addext",
       "keyUsage=keyCertSign,digitalSignature",
-    );
-  const issue = async (name: string, cn: string, issuer: string, ext: string, key = ec) => {
-    await openssl(
-      dir,
-      "req",
-      ...key,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${cn}`,
-    );
-    await openssl(
-      dir,
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      `${issuer}.pem`,
-      "-CAkey",
-      `${issuer}.key`,
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
-      "-extfile",
-      ext,
-    );
-  };
-  await selfSigned("root", "Berth test root");
-  await issue("int", "Berth test intermediate", "root", "ca.ext");
-  await issue("leaf", "token-signer", "int", "leaf.ext", ["-newkey", "rsa:2048", "-nodes"]);
-  await issue("leaf2", "forged", "leaf", "leaf.ext");
-  await selfSigned("stranger", "stranger");
+    ]);
+  const issued = (name: string, cn: string, issuer: string, extfile: string, key?: string[]) =>
+    issue(dir, name, `/CN=${cn}`, issuer, { days: 1, extfile, key });
+  await root("root", "Berth test root");
+  await issued("int", "Berth test intermediate", "root", "ca.ext");
+  await issued("leaf", "token-signer", "int", "leaf.ext", ["-newkey", "rsa:2048", "-nodes"]);
+  await issued("leaf2", "forged", "leaf", "leaf.ext");
+  await root("stranger", "stranger");
   const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
-  const der = async (name: string) =>
-    (await read(`${name}.pem`)).replace(/-----[A-Z ]+-----|\s/g, "");
+  const der = (name: string) => derOf(dir, name);
   return {
     dir,
     rootPem: `${dir}/root.pem`,

@@ -5,7 +5,7 @@
  * certificate signed by nobody Berth trusts. Also the certificate directories skopeo and
  * podman read (`ca.crt`, and `client.cert` + `client.key` for a client certificate).
  */
-import assert from "node:assert/strict";
+import { issue, selfSigned } from "./openssl.ts";
 
 /** Paths of the generated files. */
 export interface Certs {
@@ -23,80 +23,19 @@ export interface Certs {
   clientDir: string;
 }
 
-async function openssl(cwd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" })
-    .output();
-  assert.equal(out.code, 0, `openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
 /** Generates the PKI in a new temp directory. */
 export async function makeCerts(): Promise<Certs> {
   const dir = await Deno.makeTempDir({ prefix: "berth-certs-" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=Berth Test CA",
-  );
+  await selfSigned(dir, "ca", "/CN=Berth Test CA");
   await Deno.writeTextFile(
     `${dir}/server.ext`,
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
   );
   await Deno.writeTextFile(`${dir}/client.ext`, "extendedKeyUsage=clientAuth\n");
   for (const [name, subject] of [["server", "/CN=127.0.0.1"], ["client", "/CN=ci-robot"]]) {
-    await openssl(
-      dir,
-      "req",
-      ...ec,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      subject,
-    );
-    await openssl(
-      dir,
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "2",
-      "-extfile",
-      `${name}.ext`,
-    );
+    await issue(dir, name, subject, "ca", { extfile: `${name}.ext` });
   }
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "rogue.key",
-    "-out",
-    "rogue.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=rogue",
-  );
+  await selfSigned(dir, "rogue", "/CN=rogue");
   const trustDir = `${dir}/trust`;
   const clientDir = `${dir}/client`;
   for (const d of [trustDir, clientDir]) {

@@ -17,6 +17,7 @@ import {
 import { formatLengthFor } from "../../src/oci/manifests/jws.ts";
 import { keyFromJwk } from "../../src/schema1/signing_key.ts";
 import { sha256 } from "./oci.ts";
+import { derOf, issue, selfSigned } from "./openssl.ts";
 
 export const SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 export const UNSIGNED = "application/vnd.docker.distribution.manifest.v1+json";
@@ -88,11 +89,6 @@ export async function verifyServed(bytes: Uint8Array): Promise<{ digest: string;
   };
 }
 
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
-  assert.equal(out.code, 0, `openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
 /** A certificate chain made with openssl: a CA, and a leaf it issued whose key signs. */
 export interface Chain {
   key: JwsKey;
@@ -106,54 +102,11 @@ export interface Chain {
 export async function makeChain(): Promise<Chain> {
   const dir = await Deno.makeTempDir({ prefix: "berth-x5c-" });
   try {
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
     for (const name of ["ca", "stranger"]) {
-      await openssl(
-        dir,
-        "req",
-        "-x509",
-        ...ec,
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.pem`,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${name}`,
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-      );
+      await selfSigned(dir, name, `/CN=${name}`, ["basicConstraints=critical,CA:TRUE"]);
     }
-    await openssl(
-      dir,
-      "req",
-      ...ec,
-      "-keyout",
-      "leaf.key",
-      "-out",
-      "leaf.csr",
-      "-subj",
-      "/CN=leaf",
-    );
-    await openssl(
-      dir,
-      "x509",
-      "-req",
-      "-in",
-      "leaf.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      "leaf.pem",
-      "-days",
-      "2",
-    );
-    const der = async (name: string) =>
-      (await Deno.readTextFile(`${dir}/${name}.pem`)).replace(/-----[A-Z ]+-----|\s/g, "");
+    await issue(dir, "leaf", "/CN=leaf", "ca");
+    const der = (name: string) => derOf(dir, name);
     const pem = await Deno.readTextFile(`${dir}/leaf.key`);
     const jwk = createPrivateKey(pem).export({ format: "jwk" }) as Record<string, unknown>;
     return {
