@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawnBerth } from "../helpers/process.ts";
 import { pushImage, putManifest } from "../helpers/oci.ts";
-import { duplicates, Receiver } from "../helpers/receiver.ts";
+import { duplicates, hookConfig, Receiver } from "../helpers/receiver.ts";
 
 // deno-lint-ignore no-explicit-any
 type Event = Record<string, any>;
@@ -16,19 +16,7 @@ type Event = Record<string, any>;
 Deno.test("notifications: kill -9 right after a push, receiver down: every event arrives after a restart", async () => {
   const receiver = await Receiver.start();
   const dir = await Deno.makeTempDir({ prefix: "berth-notify-crash-" });
-  const config = `${dir}/config.yml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      "notifications:",
-      "  endpoints:",
-      "    - name: hook",
-      `      url: ${receiver.url()}`,
-      "      threshold: 2",
-      "      backoff: 200ms",
-      "",
-    ].join("\n"),
-  );
+  const config = await hookConfig(dir, receiver, ["threshold: 2", "backoff: 200ms"]);
   const env = {
     REGISTRY_CONFIGURATION_PATH: config,
     REGISTRY_BERTH_DATADIR: dir,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type BerthProcess, spawnBerth } from "../helpers/process.ts";
 import { randomBytes, sha256 } from "../helpers/oci.ts";
-import { duplicates, Receiver } from "../helpers/receiver.ts";
+import { duplicates, hookConfig, Receiver } from "../helpers/receiver.ts";
 
 const PUSHES = 200;
 const REPOS = 10;
@@ -20,18 +20,7 @@ type Event = Record<string, any>;
 Deno.test("notifications: 3 instances on one KV file, 200 pushes across them: every event delivered", async () => {
   const receiver = await Receiver.start();
   const dir = await Deno.makeTempDir({ prefix: "berth-notify-fleet-" });
-  const config = `${dir}/config.yml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      "notifications:",
-      "  endpoints:",
-      "    - name: hook",
-      `      url: ${receiver.url()}`,
-      "      backoff: 200ms",
-      "",
-    ].join("\n"),
-  );
+  const config = await hookConfig(dir, receiver, ["backoff: 200ms"]);
   const env = {
     REGISTRY_CONFIGURATION_PATH: config,
     REGISTRY_BERTH_DATADIR: dir,

@@ -59,60 +59,17 @@ export function startFailingProxy(target: string, failFirst: number, status = 50
  * are closed as soon as the request's first bytes arrive.
  */
 export function startDroppingProxy(port: number, dropFirst: number): Proxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const piping = new Set<Promise<unknown>>();
-  let seen = 0;
-  const serve = async (conn: Deno.Conn) => {
-    open.add(conn);
-    try {
-      if (++seen <= dropFirst) {
-        await conn.read(new Uint8Array(1024)).catch(() => null);
-        return;
-      }
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
-      open.add(upstream);
-      try {
-        await Promise.all([
-          conn.readable.pipeTo(upstream.writable, { preventClose: false }).catch(() => {}),
-          upstream.readable.pipeTo(conn.writable).catch(() => {}),
-        ]);
-      } finally {
-        open.delete(upstream);
-        try {
-          upstream.close();
-        } catch { /* closed by its stream */ }
-      }
-    } finally {
-      open.delete(conn);
-      try {
-        conn.close();
-      } catch { /* closed by its stream */ }
+  return tcpProxy(port, async (conn, n, connect) => {
+    if (n <= dropFirst) {
+      await conn.read(new Uint8Array(1024)).catch(() => null);
+      return;
     }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      const task = serve(conn);
-      piping.add(task);
-      task.finally(() => piping.delete(task));
-    }
-  })().catch(() => {});
-  return {
-    endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    get seen() {
-      return seen;
-    },
-    close: async () => {
-      listener.close();
-      for (const conn of open) {
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      }
-      await accepting;
-      await Promise.allSettled([...piping]);
-    },
-  };
+    const upstream = await connect();
+    await Promise.all([
+      conn.readable.pipeTo(upstream.writable, { preventClose: false }).catch(() => {}),
+      upstream.readable.pipeTo(conn.writable).catch(() => {}),
+    ]);
+  });
 }
 
 /**
@@ -121,16 +78,6 @@ export function startDroppingProxy(port: number, dropFirst: number): Proxy {
  * backend slower than the clients writing through Berth.
  */
 export function startThrottledProxy(port: number, bytesPerSecond: number): Proxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const piping = new Set<Promise<unknown>>();
-  let seen = 0;
-  const close = (conn: Deno.Conn) => {
-    open.delete(conn);
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-  };
   const throttled = async (from: Deno.Conn, to: Deno.Conn) => {
     const buf = new Uint8Array(16 * 1024);
     const started = performance.now();
@@ -147,22 +94,47 @@ export function startThrottledProxy(port: number, bytesPerSecond: number): Proxy
       await to.closeWrite().catch(() => {});
     } catch { /* a side went away */ }
   };
+  return tcpProxy(port, async (conn, _n, connect) => {
+    const upstream = await connect();
+    await Promise.all([
+      throttled(conn, upstream),
+      upstream.readable.pipeTo(conn.writable, { preventClose: true }).catch(() => {}),
+    ]);
+  });
+}
+
+/**
+ * A TCP proxy in front of `127.0.0.1:<port>`: `handle` gets each client connection, its
+ * number (from 1) and a way to connect upstream. The connections of one client are closed
+ * when `handle` ends, and all of them by `close`.
+ */
+function tcpProxy(
+  port: number,
+  handle: (conn: Deno.Conn, n: number, connect: () => Promise<Deno.Conn>) => Promise<unknown>,
+): Proxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const piping = new Set<Promise<unknown>>();
+  let seen = 0;
+  const close = (conn: Deno.Conn) => {
+    open.delete(conn);
+    try {
+      conn.close();
+    } catch { /* closed by its stream */ }
+  };
   const serve = async (conn: Deno.Conn) => {
     open.add(conn);
-    seen++;
-    try {
+    const mine = [conn];
+    const connect = async () => {
       const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
       open.add(upstream);
-      try {
-        await Promise.all([
-          throttled(conn, upstream),
-          upstream.readable.pipeTo(conn.writable, { preventClose: true }).catch(() => {}),
-        ]);
-      } finally {
-        close(upstream);
-      }
+      mine.push(upstream);
+      return upstream;
+    };
+    try {
+      await handle(conn, ++seen, connect);
     } finally {
-      close(conn);
+      for (const c of mine) close(c);
     }
   };
   const accepting = (async () => {

@@ -130,3 +130,21 @@ export function duplicates(events: Record<string, unknown>[]): Map<string, numbe
   for (const e of events) seen.set(e.id as string, (seen.get(e.id as string) ?? 0) + 1);
   return new Map([...seen].filter(([, n]) => n > 1));
 }
+
+/**
+ * Writes `dir/config.yml` with one notification endpoint, `hook`, posting to `receiver`
+ * (`settings` are more of the endpoint's YAML lines, such as `threshold: 2`); its path.
+ */
+export async function hookConfig(
+  dir: string,
+  receiver: Receiver,
+  settings: string[] = [],
+): Promise<string> {
+  const config = `${dir}/config.yml`;
+  const endpoint = [`url: ${receiver.url()}`, ...settings].map((line) => `      ${line}`);
+  await Deno.writeTextFile(
+    config,
+    ["notifications:", "  endpoints:", "    - name: hook", ...endpoint, ""].join("\n"),
+  );
+  return config;
+}
