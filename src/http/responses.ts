@@ -7,7 +7,7 @@
 import { type ErrorCode, RegistryError } from "../errors.ts";
 import type { Ctx } from "./route.ts";
 import { joinBytes } from "../streams/bytes.ts";
-import { owned } from "../streams/tap.ts";
+import { tap } from "../streams/tap.ts";
 
 /** A JSON response with an exact `Content-Length`. */
 export function json(value: unknown, status = 200, headers: HeadersInit = {}): Response {
@@ -29,82 +29,21 @@ export function empty(status: number, headers: HeadersInit = {}): Response {
  * `body` passed through, failing with `BLOB_UPLOAD_INVALID` when a read waits more than
  * `timeoutMs` for the client's next bytes (the source is cancelled, so the connection is
  * let go). Time the consumer spends not reading does not count: a slow disk is not a
- * stalled client. One coarse timer per body, not one per chunk. A byte stream: a BYOB
- * read is forwarded to a byte-stream source with the reader's own buffer, as `tap` does.
+ * stalled client. A byte stream, as `tap` makes it.
  */
 export function stallGuarded(
   body: ReadableStream<Uint8Array>,
   timeoutMs: number,
 ): ReadableStream<Uint8Array> {
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream: read chunk by chunk.
-  }
-  const plain = byob ? null : body.getReader();
-  const source = (byob ?? plain)!;
-  let waitingSince = 0;
-  let finished = false;
-  let timer = 0;
-  const stop = () => {
-    finished = true;
-    clearInterval(timer);
-  };
-  return new ReadableStream({
-    type: "bytes",
-    autoAllocateChunkSize: 128 * 1024,
-    start(controller: ReadableByteStreamController) {
-      const tick = Math.max(20, Math.min(timeoutMs / 4, 5_000));
-      timer = setInterval(() => {
-        if (finished || waitingSince === 0 || Date.now() - waitingSince < timeoutMs) return;
-        stop();
-        const err = new RegistryError(
-          "BLOB_UPLOAD_INVALID",
-          `The request body sent nothing for ${timeoutMs / 1000} s; the request was aborted ` +
-            `and what was stored before it is kept`,
-          { detail: { stallTimeoutSeconds: timeoutMs / 1000 } },
-        );
-        controller.error(err);
-        source.cancel(err).catch(() => {});
-      }, tick) as unknown as number;
-      Deno.unrefTimer(timer);
-    },
-    async pull(controller: ReadableByteStreamController) {
-      const request = controller.byobRequest;
-      const view = request?.view;
-      const forward = byob !== null && request !== null && view != null;
-      waitingSince = Date.now();
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = forward
-          ? await byob!.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
-          : byob
-          ? await byob.read(new Uint8Array(128 * 1024))
-          : await plain!.read();
-      } catch (err) {
-        if (!finished) {
-          stop();
-          controller.error(err);
-        }
-        return;
-      }
-      waitingSince = 0;
-      if (finished) return;
-      if (result.done) {
-        stop();
-        controller.close();
-        if (forward && result.value) request!.respondWithNewView(result.value);
-        else request?.respond(0);
-        return;
-      }
-      if (forward) request!.respondWithNewView(result.value);
-      else controller.enqueue(owned(result.value, plain !== null));
-    },
-    cancel(reason) {
-      stop();
-      return source.cancel(reason);
-    },
+  return tap(body, {}, {
+    timeoutMs,
+    error: () =>
+      new RegistryError(
+        "BLOB_UPLOAD_INVALID",
+        `The request body sent nothing for ${timeoutMs / 1000} s; the request was aborted ` +
+          `and what was stored before it is kept`,
+        { detail: { stallTimeoutSeconds: timeoutMs / 1000 } },
+      ),
   });
 }
 
