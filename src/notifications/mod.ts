@@ -18,6 +18,7 @@ import type { Capability, CapabilityContext, CapabilityFactory } from "../capabi
 import type { Config } from "../config/mod.ts";
 import type { EndpointConfig } from "../config/notifications.ts";
 import type { Job } from "../jobs/scheduler.ts";
+import { goStatusText } from "../http/reasons.ts";
 import type { Logger } from "../log.ts";
 import { EndpointDelivery } from "./delivery.ts";
 import { EndpointFilter } from "./filter.ts";
@@ -123,34 +124,10 @@ function deliveryMetrics(
       events.labels("Errors", endpoint).inc(count);
       return;
     }
-    statuses.labels(`${status} ${STATUS_TEXT[status] ?? ""}`.trim(), endpoint).inc();
+    statuses.labels(`${status} ${goStatusText(status)}`.trim(), endpoint).inc();
     events.labels(ok ? "Successes" : "Failures", endpoint).inc(count);
   };
 }
-
-/** Reason phrases of the statuses receivers answer most (as Go's `http.StatusText`). */
-const STATUS_TEXT: Record<number, string> = {
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  204: "No Content",
-  301: "Moved Permanently",
-  302: "Found",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  413: "Request Entity Too Large",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 
 /** `source.addr`: this host's name and the port Berth listens on, as distribution has it. */
 function sourceAddr(config: Config): string {

@@ -10,6 +10,7 @@
  */
 import { BufferPool } from "./buffer_pool.ts";
 import type { Deadline } from "./deadline.ts";
+import { REASONS } from "../reasons.ts";
 
 /** What the writer needs of a connection. */
 export interface WritableConn {
@@ -41,37 +42,6 @@ const SMALL_BODY = 64 * 1024;
 const POOL = new BufferPool(1 << 20, 4);
 /** Fields the connection owns: the handler's values are replaced or dropped. */
 const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"]);
-const REASONS: Record<number, string> = {
-  100: "Continue",
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  204: "No Content",
-  206: "Partial Content",
-  301: "Moved Permanently",
-  302: "Found",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  411: "Length Required",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  416: "Range Not Satisfiable",
-  417: "Expectation Failed",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  505: "HTTP Version Not Supported",
-};
 const ENCODER = new TextEncoder();
 
 /**
