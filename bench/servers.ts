@@ -206,11 +206,23 @@ export async function startDistribution(
   );
 }
 
-/** Peak (`VmHWM`) and current (`VmRSS`) resident memory of a process, in MiB. */
-export async function memory(pid: number): Promise<{ peak: number; current: number }> {
+/**
+ * Resident memory of a process, in MiB: its peak (`VmHWM`) and current (`VmRSS`) totals,
+ * and the current total split into private memory (`RssAnon`: heaps, buffers, stacks)
+ * and pages of files (`RssFile` + `RssShmem`: mostly the executable's own code, which
+ * the kernel can drop and read back).
+ */
+export async function memory(
+  pid: number,
+): Promise<{ peak: number; current: number; anon: number; file: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { peak: kib("VmHWM") / 1024, current: kib("VmRSS") / 1024 };
+  return {
+    peak: kib("VmHWM") / 1024,
+    current: kib("VmRSS") / 1024,
+    anon: kib("RssAnon") / 1024,
+    file: (kib("RssFile") + kib("RssShmem")) / 1024,
+  };
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
@@ -224,17 +236,25 @@ export async function cpuSeconds(pid: number): Promise<number> {
 /** `getconf CLK_TCK` on every Linux there is. */
 const CLOCK_TICKS = 100;
 
-/**
- * Samples a process's `VmRSS` every `ms` until stopped; `stop()` returns the largest and
- * the mean sample and the last reading (MiB), and the kernel's own peak (`VmHWM`), which
- * also sees between samples.
- */
-export function sampleRss(pid: number, ms = 100): {
-  stop(): Promise<
-    { maxSampled: number; mean: number; last: number; peak: number; samples: number }
-  >;
-} {
+/** What {@linkcode sampleRss} saw, in MiB. */
+export interface RssSamples {
+  /** Largest `VmRSS` sample. */
+  maxSampled: number;
+  mean: number;
+  last: number;
+  /** The kernel's own peak (`VmHWM`), which also sees between samples. */
+  peak: number;
+  /** Largest private (`RssAnon`) and file-backed samples (see {@linkcode memory}). */
+  maxAnon: number;
+  maxFile: number;
+  samples: number;
+}
+
+/** Samples a process's resident memory every `ms` until stopped. */
+export function sampleRss(pid: number, ms = 100): { stop(): Promise<RssSamples> } {
   let maxSampled = 0;
+  let maxAnon = 0;
+  let maxFile = 0;
   let sum = 0;
   let samples = 0;
   let busy = false;
@@ -244,6 +264,8 @@ export function sampleRss(pid: number, ms = 100): {
     try {
       const m = await memory(pid);
       maxSampled = Math.max(maxSampled, m.current);
+      maxAnon = Math.max(maxAnon, m.anon);
+      maxFile = Math.max(maxFile, m.file);
       sum += m.current;
       samples++;
     } catch { /* process gone */ }
@@ -258,6 +280,8 @@ export function sampleRss(pid: number, ms = 100): {
         mean: samples ? sum / samples : m.current,
         last: m.current,
         peak: m.peak,
+        maxAnon: Math.max(maxAnon, m.anon),
+        maxFile: Math.max(maxFile, m.file),
         samples,
       };
     },
