@@ -65,8 +65,9 @@ export async function readUpstreamJson<T>(
  * The body of `response` as a stream of the upstream's own chunks, failing with a
  * `timeout` {@linkcode UpstreamError} (and letting the connection go) when a read waits
  * more than `timeoutMs` for the next bytes. Time the consumer spends not reading does not
- * count. One coarse timer per body, not one per chunk. With `gather`, chunks are joined
- * until they hold at least that many bytes (or the body ends).
+ * count. One coarse timer per body, not one per chunk. With `gather`, the stream's chunks
+ * hold `gather` bytes each (the last one fewer): a byte stream body (fetch's) is read
+ * straight into them, any other body's chunks are joined into them.
  */
 export function upstreamStream(
   response: Response,
@@ -75,7 +76,6 @@ export function upstreamStream(
   gather = 0,
 ): ReadableStream<Uint8Array> {
   const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-  const reader = body.getReader();
   let waitingSince = 0;
   let finished = false;
   let timer = 0;
@@ -83,6 +83,14 @@ export function upstreamStream(
     finished = true;
     clearInterval(timer);
   };
+  // One read of the body, timed; null at its end.
+  const timed = async <T>(read: () => Promise<ReadableStreamReadResult<T>>) => {
+    waitingSince = Date.now();
+    const result = await read();
+    waitingSince = 0;
+    return result;
+  };
+  const source = chunkSource(body, gather, timed, count);
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const tick = Math.max(20, Math.min(timeoutMs / 4, 5_000));
@@ -94,50 +102,114 @@ export function upstreamStream(
           `The upstream sent nothing for ${timeoutMs / 1000} s`,
         );
         controller.error(err);
-        reader.cancel(err).catch(() => {});
+        source.cancel(err).catch(() => {});
       }, tick) as unknown as number;
       Deno.unrefTimer(timer);
     },
     async pull(controller) {
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await source.next();
+      } catch (err) {
+        if (!finished) {
+          stop();
+          controller.error(
+            err instanceof UpstreamError
+              ? err
+              : new UpstreamError("unreachable", `Reading from the upstream failed: ${err}`, {
+                cause: err,
+              }),
+          );
+        }
+        return;
+      }
+      if (finished) return;
+      if (chunk === null) {
+        stop();
+        controller.close();
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+    cancel(reason) {
+      stop();
+      return source.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+type TimedRead = <T>(read: () => Promise<ReadableStreamReadResult<T>>) => Promise<
+  ReadableStreamReadResult<T>
+>;
+
+/** The next chunk of a body (null at its end), `gather` bytes at a time when set. */
+interface ChunkSource {
+  next(): Promise<Uint8Array | null>;
+  cancel(reason: unknown): Promise<void>;
+}
+
+function chunkSource(
+  body: ReadableStream<Uint8Array>,
+  gather: number,
+  timed: TimedRead,
+  count: ByteCounter,
+): ChunkSource {
+  if (gather > 0) {
+    try {
+      return byobSource(body.getReader({ mode: "byob" }), gather, timed, count);
+    } catch {
+      // Not a byte stream: its chunks are joined below.
+    }
+  }
+  const reader = body.getReader();
+  return {
+    async next() {
       // Small network chunks are gathered: every reader of a blob (the store, each client)
       // pays per chunk, not per byte.
       const parts: Uint8Array[] = [];
       let size = 0;
       do {
-        waitingSince = Date.now();
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (err) {
-          if (!finished) {
-            stop();
-            controller.error(
-              err instanceof UpstreamError
-                ? err
-                : new UpstreamError("unreachable", `Reading from the upstream failed: ${err}`, {
-                  cause: err,
-                }),
-            );
-          }
-          return;
-        }
-        waitingSince = 0;
-        if (finished) return;
-        if (result.done) {
-          stop();
-          if (size > 0) controller.enqueue(joinBytes(parts, size));
-          controller.close();
-          return;
-        }
+        const result = await timed(() => reader.read());
+        if (result.done) return size > 0 ? joinBytes(parts, size) : null;
         count(result.value.byteLength);
         parts.push(result.value);
         size += result.value.byteLength;
       } while (size < gather);
-      controller.enqueue(joinBytes(parts, size));
+      return joinBytes(parts, size);
     },
-    cancel(reason) {
-      stop();
-      return reader.cancel(reason);
+    cancel: (reason) => reader.cancel(reason),
+  };
+}
+
+/**
+ * Reads into a fresh array of `size` bytes until it is full or the body ends: the network
+ * buffers are copied once, into the chunk every reader of the blob shares.
+ */
+function byobSource(
+  reader: ReadableStreamBYOBReader,
+  size: number,
+  timed: TimedRead,
+  count: ByteCounter,
+): ChunkSource {
+  let ended = false;
+  return {
+    async next() {
+      if (ended) return null;
+      let buffer = new ArrayBuffer(size);
+      let filled = 0;
+      while (filled < size) {
+        const result = await timed(() => reader.read(new Uint8Array(buffer, filled)));
+        // Every read takes the buffer over and hands it back (at the end too, empty).
+        if (result.value) buffer = result.value.buffer as ArrayBuffer;
+        if (result.done) {
+          ended = true;
+          break;
+        }
+        count(result.value.byteLength);
+        filled += result.value.byteLength;
+      }
+      return filled > 0 ? new Uint8Array(buffer, 0, filled) : null;
     },
-  }, { highWaterMark: 0 });
+    cancel: (reason) => reader.cancel(reason),
+  };
 }
