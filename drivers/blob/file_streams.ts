@@ -4,6 +4,7 @@
  * buffer, and writes gathered into large syscalls. Used by the filesystem blob driver; nothing here
  * knows about keys or uploads.
  */
+import { BufferPool, ioBuffer, ioView } from "../io_buffer.ts";
 
 /** Read size for streaming files out; large reads keep per-chunk overhead low. */
 const READ_CHUNK = 1 << 20;
@@ -16,17 +17,7 @@ const MIN_READ = 128 * 1024;
  * many chunks (one request each) reuses them instead of leaving 2 MiB of garbage per
  * request for the collector.
  */
-const spareBuffers: ArrayBuffer[] = [];
-
-function takeBuffer(): Uint8Array {
-  return new Uint8Array(spareBuffers.pop() ?? new ArrayBuffer(WRITE_BUFFER));
-}
-
-function giveBuffer(view: Uint8Array | null): void {
-  const buffer = view?.buffer;
-  if (!(buffer instanceof ArrayBuffer) || buffer.detached) return;
-  if (buffer.byteLength === WRITE_BUFFER && spareBuffers.length < 4) spareBuffers.push(buffer);
-}
+const WRITE_BUFFERS = new BufferPool(WRITE_BUFFER, 4);
 
 /**
  * Streams `length` bytes of `file` from its current position, closing it once the bytes
@@ -47,9 +38,6 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
   };
   return new ReadableStream({
     type: "bytes",
-    // A default reader gets buffers of this size, allocated per read: no larger than the
-    // file (a manifest read for a page of tags would otherwise cost 1 MiB of garbage).
-    autoAllocateChunkSize: Math.max(1, Math.min(READ_CHUNK, length)),
     async pull(controller) {
       const request = controller.byobRequest;
       if (left <= 0) {
@@ -61,7 +49,7 @@ export function fileStream(file: Deno.FsFile, length: number): ReadableStream<Ui
       const given = request?.view;
       const buf = given
         ? new Uint8Array(given.buffer, given.byteOffset, Math.min(given.byteLength, left))
-        : new Uint8Array(Math.min(READ_CHUNK, left));
+        : ioBuffer(Math.min(READ_CHUNK, left));
       const read = file.read(buf);
       reading = read.catch(() => {});
       let n: number | null;
@@ -113,8 +101,8 @@ export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile):
     return await pourChunks(body, writeAll);
   }
   // Two buffers: one fills from the stream while the other is being written.
-  let buffer: Uint8Array = takeBuffer();
-  let spare: Uint8Array | null = takeBuffer();
+  let buffer: Uint8Array = WRITE_BUFFERS.take();
+  let spare: Uint8Array | null = WRITE_BUFFERS.take();
   let buffered = 0;
   let written = 0;
   let writing: Promise<Uint8Array> | null = null;
@@ -127,7 +115,7 @@ export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile):
       const { done, value } = await byob.read(buffer.subarray(buffered));
       // The buffer was transferred to the stream and comes back in `value`.
       if (!value) throw new Error("The stream was cancelled while it was written");
-      buffer = new Uint8Array(value.buffer);
+      buffer = ioView(value.buffer);
       if (done) break;
       buffered += value.length;
       written += value.length;
@@ -143,8 +131,8 @@ export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile):
     if (writing) spare = await writing;
     writing = null;
     await writeAll(buffer.subarray(0, buffered));
-    giveBuffer(buffer);
-    giveBuffer(spare);
+    WRITE_BUFFERS.give(buffer);
+    WRITE_BUFFERS.give(spare ?? undefined);
     return written;
   } finally {
     if (writing) await writing.catch(() => {});
@@ -157,7 +145,7 @@ async function pourChunks(
   body: ReadableStream<Uint8Array>,
   writeAll: (bytes: Uint8Array) => Promise<void>,
 ): Promise<number> {
-  const buffer = new Uint8Array(WRITE_BUFFER);
+  const buffer = ioBuffer(WRITE_BUFFER);
   let buffered = 0;
   let written = 0;
   for await (const chunk of body) {

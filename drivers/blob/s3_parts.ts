@@ -8,6 +8,7 @@
  * sent, and the buffer refilled, only after S3 has acknowledged the previous part. So
  * one writer holds one part, whatever the object size.
  */
+import { ioBuffer, ioView } from "../io_buffer.ts";
 import { MAX_PARTS, type S3Client } from "./s3_client.ts";
 import {
   completeMultipartXml,
@@ -79,11 +80,11 @@ export class Chunker {
   /** The next chunk; a BYOB read asks for no more than `room` bytes. */
   async #read(room: number): Promise<ReadableStreamReadResult<Uint8Array>> {
     if (!this.#byob) return await this.#reader!.read();
-    const scratch = this.#scratch ?? new Uint8Array(SCRATCH_BYTES);
+    const scratch = this.#scratch ?? ioBuffer(SCRATCH_BYTES);
     this.#scratch = null;
     const result = await this.#byob.read(scratch.subarray(0, Math.min(room, scratch.length)));
     // The scratch buffer went to the stream and comes back in the result.
-    if (result.value) this.#scratch = new Uint8Array(result.value.buffer);
+    if (result.value) this.#scratch = ioView(result.value.buffer);
     return result;
   }
 }

@@ -19,6 +19,11 @@
  *   end of a blob as soon as its digest is checked. On a mismatch, a wrong length, or any
  *   failure of the copy, their streams end short of the blob's length, so each client
  *   sees its response cut off, and nothing is stored.
+ * - Window chunks never leave the fill: every reader's stream is a byte stream that copies
+ *   them into the consumer's buffer (a BYOB read: the listener's pooled buffers, the upload
+ *   path's write buffers), or hands out a copy to a plain read. So a chunk every reader has
+ *   passed goes back to whoever supplied it (`recycle`), and the upstream is read into the
+ *   same buffers again: a copy allocates nothing per chunk, and leaves no garbage.
  */
 import type { ByteRange } from "../../drivers/blob/types.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -74,10 +79,19 @@ export class Fill {
   #changed = Promise.withResolvers<void>();
   readonly #upstream: ReadableStreamDefaultReader<Uint8Array>;
   readonly #digest: Digest;
+  readonly #recycle: (chunk: Uint8Array) => void;
 
-  constructor(digest: Digest, size: number, body: ReadableStream<Uint8Array>, sink: FillSink) {
+  /** `recycle` gets each chunk of `body` once no reader needs it any more. */
+  constructor(
+    digest: Digest,
+    size: number,
+    body: ReadableStream<Uint8Array>,
+    sink: FillSink,
+    recycle: (chunk: Uint8Array) => void = () => {},
+  ) {
     this.size = size;
     this.#digest = digest;
+    this.#recycle = recycle;
     this.#upstream = body.getReader();
     this.#store = { pos: 0, end: Infinity, movedAt: Date.now(), detached: false };
     const pumped = this.#pump();
@@ -126,25 +140,26 @@ export class Fill {
       this.#readers.delete(reader);
       this.#wake();
     };
-    return new ReadableStream<Uint8Array>({
+    return new ReadableStream({
+      type: "bytes",
       pull: async (controller) => {
         while (true) {
           if (stored) {
             const { done, value } = await stored.read();
-            if (done) controller.close();
-            else controller.enqueue(value);
+            if (done) close(controller);
+            else controller.enqueue(value); // the store's own chunk: ours to hand over
             return;
           }
           if (reader.pos >= reader.end) {
             leave();
-            controller.close();
+            close(controller);
             return;
           }
           if (this.#failure !== null) {
             // Cut short (the response announced the whole length, so the client sees an
             // error); the failure itself is logged once, by the copy's holder.
             leave();
-            controller.close();
+            close(controller);
             return;
           }
           if (!reader.detached && reader.pos < this.#base) {
@@ -160,8 +175,7 @@ export class Fill {
           }
           const bytes = this.#slice(reader.pos, reader.end, !this.#verified);
           if (bytes) {
-            this.#advance(reader, bytes.byteLength);
-            controller.enqueue(bytes);
+            this.#advance(reader, deliver(controller, bytes));
             return;
           }
           await this.#changed.promise;
@@ -177,19 +191,19 @@ export class Fill {
   /** The stream the store reads: every chunk, as soon as it arrived. */
   #storeStream(): ReadableStream<Uint8Array> {
     const reader = this.#store;
-    return new ReadableStream<Uint8Array>({
+    return new ReadableStream({
+      type: "bytes",
       pull: async (controller) => {
         while (true) {
           const bytes = this.#slice(reader.pos, reader.end, false);
           if (bytes) {
-            this.#advance(reader, bytes.byteLength);
-            controller.enqueue(bytes);
+            this.#advance(reader, deliver(controller, bytes));
             return;
           }
           // A whole body goes to the store even when it does not match: the upload path
           // finds the mismatch itself (and says so); a body cut off is an error.
           if (this.#ended) {
-            controller.close();
+            close(controller);
             return;
           }
           if (this.#failure !== null) throw this.#failure;
@@ -298,7 +312,7 @@ export class Fill {
       if (c.start + c.bytes.byteLength > keepFrom) break;
       drop++;
     }
-    if (drop > 0) chunks.splice(0, drop);
+    if (drop > 0) { for (const c of chunks.splice(0, drop)) this.#recycle(c.bytes); }
   }
 
   #wake(): void {
@@ -306,4 +320,27 @@ export class Fill {
     this.#changed = Promise.withResolvers<void>();
     changed.resolve();
   }
+}
+
+/**
+ * Puts window bytes into a reader's stream without giving the window's memory away: into
+ * the pending BYOB read's buffer (as much as fits), or as a copy. Returns the bytes taken.
+ */
+function deliver(controller: ReadableByteStreamController, bytes: Uint8Array): number {
+  const request = controller.byobRequest;
+  const view = request?.view;
+  if (!request || !view) {
+    controller.enqueue(bytes.slice());
+    return bytes.byteLength;
+  }
+  const n = Math.min(view.byteLength, bytes.byteLength);
+  new Uint8Array(view.buffer, view.byteOffset, n).set(bytes.subarray(0, n));
+  request.respond(n);
+  return n;
+}
+
+/** Ends a byte stream, completing a BYOB read still waiting (as the end). */
+function close(controller: ReadableByteStreamController): void {
+  controller.close();
+  controller.byobRequest?.respond(0);
 }

@@ -19,6 +19,7 @@ import type { HeldLease, Leases } from "../jobs/lease.ts";
 import type { Logger } from "../log.ts";
 import { meta } from "../registry/keys.ts";
 import { Fill, type FillSink } from "./fill.ts";
+import { recycleBlobChunk } from "./upstream.ts";
 
 /** How often a lease of a running copy is renewed. */
 const RENEW_MS = 5_000;
@@ -104,7 +105,7 @@ export class Fills {
         return { kind: "linked" };
       }
       const body = await request.fetch();
-      const fill = new Fill(request.blob, request.size, body, request);
+      const fill = new Fill(request.blob, request.size, body, request, recycleBlobChunk);
       this.#hold(fill, lease, request);
       return { kind: "fill", fill };
     } catch (err) {

@@ -6,6 +6,7 @@
  * a time limit on the answer, and every failure to get one turned into an
  * {@linkcode UpstreamError}. Bodies are read through `upstream_read.ts`.
  */
+import { BufferPool } from "../../drivers/io_buffer.ts";
 import type { Logger } from "../log.ts";
 import type { MirrorCounters } from "./counters.ts";
 import { UpstreamAuth } from "./upstream_auth.ts";
@@ -38,6 +39,18 @@ export interface UpstreamRequest {
 
 /** Blob bodies are passed on in chunks of at least this size. */
 export const BLOB_CHUNK = 512 * 1024;
+
+/**
+ * Buffers blob bodies are read into, given back by the copies once every reader passed
+ * them (`recycleBlobChunk`). A copy circulates about 18 (its window and the chunks in
+ * flight); at most 24 idle ones (12 MiB) are kept between copies.
+ */
+const BLOB_CHUNKS = new BufferPool(BLOB_CHUNK, 24);
+
+/** Gives a chunk of a blob body back for the next read, when no one else holds it. */
+export function recycleBlobChunk(chunk: Uint8Array): void {
+  BLOB_CHUNKS.give(chunk);
+}
 
 /** Redirects followed before giving up. */
 const MAX_REDIRECTS = 5;
@@ -103,7 +116,7 @@ export class Upstream {
    * at least {@linkcode BLOB_CHUNK} bytes (but the last).
    */
   stream(response: Response): ReadableStream<Uint8Array> {
-    return upstreamStream(response, this.#o.timeoutMs, this.#count, BLOB_CHUNK);
+    return upstreamStream(response, this.#o.timeoutMs, this.#count, BLOB_CHUNK, BLOB_CHUNKS);
   }
 
   /**

@@ -6,6 +6,7 @@
  * Keeping every read here means a change in how bodies are best consumed in Deno lands
  * in one place.
  */
+import { type BufferPool, ioBuffer, ioView } from "../../drivers/io_buffer.ts";
 import { joinBytes } from "../streams/bytes.ts";
 import { UpstreamError } from "./upstream_error.ts";
 
@@ -67,13 +68,15 @@ export async function readUpstreamJson<T>(
  * more than `timeoutMs` for the next bytes. Time the consumer spends not reading does not
  * count. One coarse timer per body, not one per chunk. With `gather`, the stream's chunks
  * hold `gather` bytes each (the last one fewer): a byte stream body (fetch's) is read
- * straight into them, any other body's chunks are joined into them.
+ * straight into them (buffers of `pool` when it holds that size), any other body's chunks are
+ * joined into them.
  */
 export function upstreamStream(
   response: Response,
   timeoutMs: number,
   count: ByteCounter,
   gather = 0,
+  pool?: BufferPool,
 ): ReadableStream<Uint8Array> {
   const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
   let waitingSince = 0;
@@ -90,7 +93,7 @@ export function upstreamStream(
     waitingSince = 0;
     return result;
   };
-  const source = chunkSource(body, gather, timed, count);
+  const source = chunkSource(body, gather, timed, count, pool);
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const tick = Math.max(20, Math.min(timeoutMs / 4, 5_000));
@@ -153,10 +156,12 @@ function chunkSource(
   gather: number,
   timed: TimedRead,
   count: ByteCounter,
+  pool?: BufferPool,
 ): ChunkSource {
   if (gather > 0) {
     try {
-      return byobSource(body.getReader({ mode: "byob" }), gather, timed, count);
+      const fresh = pool?.size === gather ? () => pool.take() : () => ioBuffer(gather);
+      return byobSource(body.getReader({ mode: "byob" }), fresh, timed, count);
     } catch {
       // Not a byte stream: its chunks are joined below.
     }
@@ -182,12 +187,12 @@ function chunkSource(
 }
 
 /**
- * Reads into a fresh array of `size` bytes until it is full or the body ends: the network
- * buffers are copied once, into the chunk every reader of the blob shares.
+ * Reads into a buffer of `fresh()` until it is full or the body ends: the network buffers
+ * are copied once, into the chunk every reader of the blob shares.
  */
 function byobSource(
   reader: ReadableStreamBYOBReader,
-  size: number,
+  fresh: () => Uint8Array,
   timed: TimedRead,
   count: ByteCounter,
 ): ChunkSource {
@@ -195,12 +200,13 @@ function byobSource(
   return {
     async next() {
       if (ended) return null;
-      let buffer = new ArrayBuffer(size);
+      let chunk = fresh();
+      const size = chunk.byteLength;
       let filled = 0;
       while (filled < size) {
-        const result = await timed(() => reader.read(new Uint8Array(buffer, filled)));
+        const result = await timed(() => reader.read(chunk.subarray(filled)));
         // Every read takes the buffer over and hands it back (at the end too, empty).
-        if (result.value) buffer = result.value.buffer as ArrayBuffer;
+        if (result.value) chunk = ioView(result.value.buffer);
         if (result.done) {
           ended = true;
           break;
@@ -208,7 +214,7 @@ function byobSource(
         count(result.value.byteLength);
         filled += result.value.byteLength;
       }
-      return filled > 0 ? new Uint8Array(buffer, 0, filled) : null;
+      return filled > 0 ? chunk.subarray(0, filled) : null;
     },
     cancel: (reason) => reader.cancel(reason),
   };

@@ -9,6 +9,7 @@
  * may share a chunk with other readers (a mirror's copy hands the same chunk to the store
  * and to every client), and a byte stream that enqueued it would detach its buffer.
  */
+import { ioBuffer } from "../../drivers/io_buffer.ts";
 
 /** What a tap does with the bytes. */
 export interface TapHooks {
@@ -63,7 +64,7 @@ export function tap(
     const result = view
       ? await byob!.read(view)
       : byob
-      ? await byob.read(new Uint8Array(AUTO_CHUNK))
+      ? await byob.read(ioBuffer(AUTO_CHUNK))
       : await plain!.read();
     waitingSince = 0;
     if (finished) return result;
@@ -79,7 +80,6 @@ export function tap(
   };
   return new ReadableStream({
     type: "bytes",
-    autoAllocateChunkSize: AUTO_CHUNK,
     start(controller) {
       if (!stall) return;
       const tick = Math.max(20, Math.min(stall.timeoutMs / 4, 5_000));

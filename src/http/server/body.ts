@@ -10,6 +10,7 @@
  * straight from the socket when the body has a `Content-Length`. The first pull sends
  * `100 Continue` when the client asked for it.
  */
+import { ioBuffer } from "../../../drivers/io_buffer.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import type { Deadline } from "./deadline.ts";
 import { ConnectionClosedError } from "./errors.ts";
@@ -64,8 +65,6 @@ export class RequestBody {
     this.settled = new Promise((resolve) => this.#settle = resolve);
     this.stream = new ReadableStream({
       type: "bytes",
-      // Buffers a default reader gets, one per read: no larger than a body of known length.
-      autoAllocateChunkSize: Math.max(1, Math.min(BODY_CHUNK, this.#left)),
       pull: (controller) => this.#pull(controller),
       cancel: () => {
         if (this.#state === "unread" || this.#state === "reading") this.#finish("cancelled");
@@ -113,7 +112,8 @@ export class RequestBody {
     const given = request?.view;
     const view = given
       ? new Uint8Array(given.buffer, given.byteOffset, given.byteLength)
-      : new Uint8Array(BODY_CHUNK);
+      // A default reader's buffer, one per read: no larger than a body of known length.
+      : ioBuffer(Math.max(1, Math.min(BODY_CHUNK, this.#left)));
     if (this.#state === "unread") this.#state = "reading";
     this.#pulling = true;
     let n: number;

@@ -8,7 +8,7 @@
  * At most one socket read is in flight; everyone who needs bytes waits for that one.
  * A reset connection reads as the end of the stream.
  */
-import { BufferPool } from "./buffer_pool.ts";
+import { BufferPool } from "../../../drivers/io_buffer.ts";
 
 /** What the reader needs of a connection. */
 export interface ReadableConn {

@@ -8,7 +8,7 @@
  * read with a BYOB reader into two pooled 1 MiB buffers, one filling while the other is
  * written, so a blob pull allocates nothing per chunk and disk reads overlap socket writes.
  */
-import { BufferPool } from "./buffer_pool.ts";
+import { BufferPool, ioView } from "../../../drivers/io_buffer.ts";
 import type { Deadline } from "./deadline.ts";
 import { REASONS } from "../reasons.ts";
 
@@ -170,7 +170,7 @@ async function pumpBytes(
       next = reader.read(spare);
       next.catch(() => {}); // abandoned when the write below fails: never unhandled
       const more = await emit(value);
-      spare = new Uint8Array(value.buffer);
+      spare = ioView(value.buffer);
       if (!more) return;
     }
   } finally {
