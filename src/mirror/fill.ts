@@ -19,11 +19,14 @@
  *   end of a blob as soon as its digest is checked. On a mismatch, a wrong length, or any
  *   failure of the copy, their streams end short of the blob's length, so each client
  *   sees its response cut off, and nothing is stored.
- * - Window chunks never leave the fill: every reader's stream is a byte stream that copies
- *   them into the consumer's buffer (a BYOB read: the listener's pooled buffers, the upload
- *   path's write buffers), or hands out a copy to a plain read. So a chunk every reader has
- *   passed goes back to whoever supplied it (`recycle`), and the upstream is read into the
- *   same buffers again: a copy allocates nothing per chunk, and leaves no garbage.
+ * - The store and the first {@linkcode COPYING_READERS} requests get byte streams that copy
+ *   window chunks into the consumer's buffer (a BYOB read: the listener's pooled buffers,
+ *   the upload path's write buffers), or hand a copy to a plain read, so the chunks never
+ *   leave the fill: once every reader has passed one, it goes back to whoever supplied it
+ *   (`recycle`) and the upstream is read into it again. A copy then allocates nothing per
+ *   chunk and leaves no garbage. Further concurrent requests get the chunks themselves (no
+ *   copy per request, which would cost more CPU than it saves memory once many follow);
+ *   a chunk given out so is left to the garbage collector instead.
  */
 import type { ByteRange } from "../../drivers/blob/types.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -32,6 +35,8 @@ import type { Digest } from "../oci/digest.ts";
 export const WINDOW_BYTES = 8 * 1024 * 1024;
 /** A request that takes nothing for this long no longer holds the copy back. */
 export const STALL_MS = 2_000;
+/** Requests of one copy that read it through copies of its chunks (see above). */
+export const COPYING_READERS = 2;
 
 /** Where the bytes of a fill go, and where a request continues once they are stored. */
 export interface FillSink {
@@ -47,7 +52,16 @@ export interface FillSink {
 interface Chunk {
   start: number;
   bytes: Uint8Array;
+  /** Given to a request as it is: never recycled. */
+  shared?: boolean;
 }
+
+/** How a reader's stream takes window bytes: returns how many it took. */
+type Put = (
+  controller: ReadableByteStreamController | ReadableStreamDefaultController<Uint8Array>,
+  bytes: Uint8Array,
+  chunk: Chunk,
+) => number;
 
 interface Reader {
   pos: number;
@@ -133,6 +147,7 @@ export class Fill {
     const start = range?.start ?? 0;
     const end = (range?.end ?? this.size - 1) + 1;
     const reader: Reader = { pos: start, end, movedAt: Date.now(), detached: false };
+    const copying = this.#readers.size < COPYING_READERS;
     if (start < this.#base) reader.detached = true;
     else this.#readers.add(reader);
     let stored: ReadableStreamDefaultReader<Uint8Array> | null = null;
@@ -140,9 +155,19 @@ export class Fill {
       this.#readers.delete(reader);
       this.#wake();
     };
-    return new ReadableStream({
-      type: "bytes",
-      pull: async (controller) => {
+    const put: Put = copying
+      ? (controller, bytes) => deliver(controller as ReadableByteStreamController, bytes)
+      : (controller, bytes, chunk) => {
+        chunk.shared = true;
+        controller.enqueue(bytes);
+        return bytes.byteLength;
+      };
+    const close = (controller: { close(): void }) =>
+      copying ? closeBytes(controller as ReadableByteStreamController) : controller.close();
+    const source = {
+      pull: async (
+        controller: ReadableByteStreamController | ReadableStreamDefaultController<Uint8Array>,
+      ) => {
         while (true) {
           if (stored) {
             const { done, value } = await stored.read();
@@ -173,19 +198,22 @@ export class Fill {
               .getReader();
             continue;
           }
-          const bytes = this.#slice(reader.pos, reader.end, !this.#verified);
-          if (bytes) {
-            this.#advance(reader, deliver(controller, bytes));
+          const found = this.#slice(reader.pos, reader.end, !this.#verified);
+          if (found) {
+            this.#advance(reader, put(controller, found.bytes, found.chunk));
             return;
           }
           await this.#changed.promise;
         }
       },
-      cancel: async (reason) => {
+      cancel: async (reason: unknown) => {
         leave();
         await stored?.cancel(reason);
       },
-    }, { highWaterMark: 0 });
+    };
+    return copying
+      ? new ReadableStream({ type: "bytes", ...source }, { highWaterMark: 0 })
+      : new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
   }
 
   /** The stream the store reads: every chunk, as soon as it arrived. */
@@ -195,15 +223,15 @@ export class Fill {
       type: "bytes",
       pull: async (controller) => {
         while (true) {
-          const bytes = this.#slice(reader.pos, reader.end, false);
-          if (bytes) {
-            this.#advance(reader, deliver(controller, bytes));
+          const found = this.#slice(reader.pos, reader.end, false);
+          if (found) {
+            this.#advance(reader, deliver(controller, found.bytes));
             return;
           }
           // A whole body goes to the store even when it does not match: the upload path
           // finds the mismatch itself (and says so); a body cut off is an error.
           if (this.#ended) {
-            close(controller);
+            closeBytes(controller);
             return;
           }
           if (this.#failure !== null) throw this.#failure;
@@ -257,7 +285,11 @@ export class Fill {
    * Bytes from `pos` (before `end`) in the window, or null; `holdBack` leaves out the
    * newest chunk (released to requests once the store verified the digest).
    */
-  #slice(pos: number, end: number, holdBack: boolean): Uint8Array | null {
+  #slice(
+    pos: number,
+    end: number,
+    holdBack: boolean,
+  ): { chunk: Chunk; bytes: Uint8Array } | null {
     const chunks = this.#chunks;
     const usable = holdBack ? chunks.length - 1 : chunks.length;
     let lo = 0;
@@ -270,7 +302,10 @@ export class Fill {
       else {
         const from = pos - c.start;
         const to = Math.min(c.bytes.byteLength, end - c.start);
-        return from === 0 && to === c.bytes.byteLength ? c.bytes : c.bytes.subarray(from, to);
+        const bytes = from === 0 && to === c.bytes.byteLength
+          ? c.bytes
+          : c.bytes.subarray(from, to);
+        return { chunk: c, bytes };
       }
     }
     return null;
@@ -312,7 +347,7 @@ export class Fill {
       if (c.start + c.bytes.byteLength > keepFrom) break;
       drop++;
     }
-    if (drop > 0) { for (const c of chunks.splice(0, drop)) this.#recycle(c.bytes); }
+    if (drop > 0) { for (const c of chunks.splice(0, drop)) if (!c.shared) this.#recycle(c.bytes); }
   }
 
   #wake(): void {
@@ -340,7 +375,7 @@ function deliver(controller: ReadableByteStreamController, bytes: Uint8Array): n
 }
 
 /** Ends a byte stream, completing a BYOB read still waiting (as the end). */
-function close(controller: ReadableByteStreamController): void {
+function closeBytes(controller: ReadableByteStreamController): void {
   controller.close();
   controller.byobRequest?.respond(0);
 }
