@@ -9,6 +9,7 @@ import {
   WINDOW_BYTES,
 } from "../../src/mirror/fill.ts";
 import { randomBytes, sha256 } from "../helpers/oci.ts";
+import { readByob } from "../helpers/streams.ts";
 
 const CHUNK = 256 * 1024;
 
@@ -150,67 +151,38 @@ Deno.test("bytes that do not match the digest never reach a reader whole", async
   );
 });
 
-/** Reads a stream BYOB into one reused buffer, as Berth's listener does; returns the bytes. */
-async function allByob(stream: ReadableStream<Uint8Array>, room = 300_000): Promise<Uint8Array> {
-  const reader = stream.getReader({ mode: "byob" });
-  const parts: Uint8Array[] = [];
-  let buffer = new Uint8Array(room);
-  while (true) {
-    const { done, value } = await reader.read(buffer);
-    if (done) break;
-    parts.push(value.slice());
-    buffer = new Uint8Array(value.buffer);
-  }
-  return new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
-}
-
 Deno.test("a fill recycles the chunks no reader holds, and only those", async (t) => {
   const data = randomBytes(6 * WINDOW_BYTES + 4321);
   // A recycled chunk is overwritten at once, as the next upstream read would: a reader
   // still holding it would see its bytes change.
-  const recycling = () => {
+  const recyclingFill = () => {
     const given: Uint8Array[] = [];
     const recycle = (chunk: Uint8Array) => {
       given.push(chunk);
       new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).fill(0xee);
     };
-    return { given, recycle };
+    const store = sink(sha256(data));
+    const digest = parseDigest(sha256(data));
+    const fill = new Fill(digest, data.byteLength, upstream(data).body, store.sink, recycle);
+    return { given, store, fill };
   };
 
   await t.step("one request: it reads copies, and the window's chunks come back", async () => {
-    const up = upstream(data);
-    const store = sink(sha256(data));
-    const r = recycling();
-    const fill = new Fill(
-      parseDigest(sha256(data)),
-      data.byteLength,
-      up.body,
-      store.sink,
-      r.recycle,
-    );
-    const got = await allByob(fill.read(undefined, store.sink));
+    const { given, store, fill } = recyclingFill();
+    const got = await readByob(fill.read(undefined, store.sink), 300_000);
     await fill.done;
     assert.equal(sha256(got), sha256(data));
     assert.equal(sha256(store.stored()!), sha256(data));
     // All but the window (and the chunk at its edge) went back.
     const chunks = Math.ceil(data.byteLength / CHUNK);
-    assert.ok(r.given.length >= chunks - WINDOW_BYTES / CHUNK - 2, `only ${r.given.length}`);
-    assert.equal(new Set(r.given).size, r.given.length, "a chunk came back twice");
+    assert.ok(given.length >= chunks - WINDOW_BYTES / CHUNK - 2, `only ${given.length}`);
+    assert.equal(new Set(given).size, given.length, "a chunk came back twice");
   });
 
   await t.step(
     `past ${COPYING_READERS} requests the rest share the chunks, never recycled`,
     async () => {
-      const up = upstream(data);
-      const store = sink(sha256(data));
-      const r = recycling();
-      const fill = new Fill(
-        parseDigest(sha256(data)),
-        data.byteLength,
-        up.body,
-        store.sink,
-        r.recycle,
-      );
+      const { given, store, fill } = recyclingFill();
       const streams = Array.from(
         { length: COPYING_READERS + 2 },
         () => fill.read(undefined, store.sink),
@@ -219,7 +191,7 @@ Deno.test("a fill recycles the chunks no reader holds, and only those", async (t
       assert.throws(() => streams.at(-1)!.getReader({ mode: "byob" }));
       const sharedParts: Uint8Array[][] = [];
       const reads = streams.map(async (s, i) => {
-        if (i < COPYING_READERS) return await allByob(s);
+        if (i < COPYING_READERS) return await readByob(s, 300_000);
         const parts: Uint8Array[] = [];
         sharedParts.push(parts);
         for await (const chunk of s) parts.push(chunk); // kept, not copied
@@ -233,7 +205,7 @@ Deno.test("a fill recycles the chunks no reader holds, and only those", async (t
         const again = new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
         assert.equal(sha256(again), sha256(data));
         const held = new Set(parts.map((p) => p.buffer));
-        assert.ok(!r.given.some((c) => held.has(c.buffer)), "a shared chunk was recycled");
+        assert.ok(!given.some((c) => held.has(c.buffer)), "a shared chunk was recycled");
       }
     },
   );

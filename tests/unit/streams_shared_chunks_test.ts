@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { stallGuarded } from "../../src/http/responses.ts";
 import { tap } from "../../src/streams/tap.ts";
+import { readByob } from "../helpers/streams.ts";
 
 /**
  * A plain stream whose chunks someone else still holds (a mirror's copy hands the same
@@ -16,19 +17,6 @@ function sharedSource(parts: number, size: number) {
     },
   }, { highWaterMark: 0 });
   return { chunks, stream };
-}
-
-async function drainByob(stream: ReadableStream<Uint8Array>, room: number): Promise<number[]> {
-  const reader = stream.getReader({ mode: "byob" });
-  const bytes: number[] = [];
-  let buffer = new Uint8Array(room);
-  while (true) {
-    const { done, value } = await reader.read(buffer);
-    if (done) break;
-    bytes.push(...value);
-    buffer = new Uint8Array(value.buffer);
-  }
-  return bytes;
 }
 
 const wrappers = {
@@ -53,7 +41,7 @@ for (const [name, wrap] of Object.entries(wrappers)) {
 
     await t.step("read into a smaller BYOB buffer", async () => {
       const source = sharedSource(3, 50_000);
-      assert.deepEqual(await drainByob(wrap(source.stream), 16_384), expected(3, 50_000));
+      assert.deepEqual([...await readByob(wrap(source.stream), 16_384)], expected(3, 50_000));
       for (const c of source.chunks) assert.equal(c.byteLength, 50_000);
     });
   });
