@@ -56,7 +56,7 @@ export class BufferPool {
   }
 
   /** Returns a buffer (any view of it) to the pool; detached or foreign buffers are dropped. */
-  give(view: Uint8Array | undefined): void {
+  give(view: Uint8Array | null | undefined): void {
     const buffer = view?.buffer;
     if (!buffer || ioSize(buffer) !== this.size || this.#idle.length >= this.#max) return;
     this.#idle.push(buffer as ArrayBuffer);

@@ -132,7 +132,7 @@ export async function pour(body: ReadableStream<Uint8Array>, file: Deno.FsFile):
     writing = null;
     await writeAll(buffer.subarray(0, buffered));
     WRITE_BUFFERS.give(buffer);
-    WRITE_BUFFERS.give(spare ?? undefined);
+    WRITE_BUFFERS.give(spare);
     return written;
   } finally {
     if (writing) await writing.catch(() => {});

@@ -347,7 +347,7 @@ export class Fill {
       if (c.start + c.bytes.byteLength > keepFrom) break;
       drop++;
     }
-    if (drop > 0) { for (const c of chunks.splice(0, drop)) if (!c.shared) this.#recycle(c.bytes); }
+    for (const c of chunks.splice(0, drop)) if (!c.shared) this.#recycle(c.bytes);
   }
 
   #wake(): void {

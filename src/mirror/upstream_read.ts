@@ -8,6 +8,7 @@
  */
 import { type BufferPool, ioBuffer, ioView } from "../../drivers/io_buffer.ts";
 import { joinBytes } from "../streams/bytes.ts";
+import { tap } from "../streams/tap.ts";
 import { UpstreamError } from "./upstream_error.ts";
 
 /** Called with the size of every chunk received. */
@@ -63,13 +64,13 @@ export async function readUpstreamJson<T>(
 }
 
 /**
- * The body of `response` as a stream of the upstream's own chunks, failing with a
- * `timeout` {@linkcode UpstreamError} (and letting the connection go) when a read waits
- * more than `timeoutMs` for the next bytes. Time the consumer spends not reading does not
- * count. One coarse timer per body, not one per chunk. With `gather`, the stream's chunks
- * hold `gather` bytes each (the last one fewer): a byte stream body (fetch's) is read
- * straight into them (buffers of `pool` when it holds that size), any other body's chunks are
- * joined into them.
+ * The body of `response` as a stream, failing with a `timeout` {@linkcode UpstreamError}
+ * (and letting the connection go) when a read waits more than `timeoutMs` for the next
+ * bytes: `tap`'s stall guard, so time the consumer spends not reading does not count.
+ * Any other failure to read is `unreachable`. With `gather`, the stream's chunks hold
+ * `gather` bytes each (the last one fewer), read straight into buffers of `pool` when it
+ * holds that size (a fetch body fills them directly; another body's chunks are copied in);
+ * without, they are the upstream's own.
  */
 export function upstreamStream(
   response: Response,
@@ -79,108 +80,60 @@ export function upstreamStream(
   pool?: BufferPool,
 ): ReadableStream<Uint8Array> {
   const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-  let waitingSince = 0;
+  const watched = tap(body, { chunk: (bytes) => count(bytes.byteLength) }, {
+    timeoutMs,
+    error: () =>
+      new UpstreamError("timeout", `The upstream sent nothing for ${timeoutMs / 1000} s`),
+  });
+  const source = gather > 0
+    ? gathering(
+      watched.getReader({ mode: "byob" }),
+      pool?.size === gather ? () => pool.take() : () => ioBuffer(gather),
+    )
+    : plainChunks(watched.getReader());
   let finished = false;
-  let timer = 0;
-  const stop = () => {
-    finished = true;
-    clearInterval(timer);
-  };
-  // One read of the body, timed; null at its end.
-  const timed = async <T>(read: () => Promise<ReadableStreamReadResult<T>>) => {
-    waitingSince = Date.now();
-    const result = await read();
-    waitingSince = 0;
-    return result;
-  };
-  const source = chunkSource(body, gather, timed, count, pool);
   return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const tick = Math.max(20, Math.min(timeoutMs / 4, 5_000));
-      timer = setInterval(() => {
-        if (finished || waitingSince === 0 || Date.now() - waitingSince < timeoutMs) return;
-        stop();
-        const err = new UpstreamError(
-          "timeout",
-          `The upstream sent nothing for ${timeoutMs / 1000} s`,
-        );
-        controller.error(err);
-        source.cancel(err).catch(() => {});
-      }, tick) as unknown as number;
-      Deno.unrefTimer(timer);
-    },
     async pull(controller) {
       let chunk: Uint8Array | null;
       try {
         chunk = await source.next();
       } catch (err) {
-        if (!finished) {
-          stop();
-          controller.error(
-            err instanceof UpstreamError
-              ? err
-              : new UpstreamError("unreachable", `Reading from the upstream failed: ${err}`, {
-                cause: err,
-              }),
-          );
-        }
+        finished = true;
+        controller.error(
+          err instanceof UpstreamError
+            ? err
+            : new UpstreamError("unreachable", `Reading from the upstream failed: ${err}`, {
+              cause: err,
+            }),
+        );
         return;
       }
       if (finished) return;
       if (chunk === null) {
-        stop();
+        finished = true;
         controller.close();
         return;
       }
       controller.enqueue(chunk);
     },
     cancel(reason) {
-      stop();
+      finished = true;
       return source.cancel(reason);
     },
   }, { highWaterMark: 0 });
 }
 
-type TimedRead = <T>(read: () => Promise<ReadableStreamReadResult<T>>) => Promise<
-  ReadableStreamReadResult<T>
->;
-
-/** The next chunk of a body (null at its end), `gather` bytes at a time when set. */
+/** The next chunk of a body (null at its end). */
 interface ChunkSource {
   next(): Promise<Uint8Array | null>;
   cancel(reason: unknown): Promise<void>;
 }
 
-function chunkSource(
-  body: ReadableStream<Uint8Array>,
-  gather: number,
-  timed: TimedRead,
-  count: ByteCounter,
-  pool?: BufferPool,
-): ChunkSource {
-  if (gather > 0) {
-    try {
-      const fresh = pool?.size === gather ? () => pool.take() : () => ioBuffer(gather);
-      return byobSource(body.getReader({ mode: "byob" }), fresh, timed, count);
-    } catch {
-      // Not a byte stream: its chunks are joined below.
-    }
-  }
-  const reader = body.getReader();
+function plainChunks(reader: ReadableStreamDefaultReader<Uint8Array>): ChunkSource {
   return {
     async next() {
-      // Small network chunks are gathered: every reader of a blob (the store, each client)
-      // pays per chunk, not per byte.
-      const parts: Uint8Array[] = [];
-      let size = 0;
-      do {
-        const result = await timed(() => reader.read());
-        if (result.done) return size > 0 ? joinBytes(parts, size) : null;
-        count(result.value.byteLength);
-        parts.push(result.value);
-        size += result.value.byteLength;
-      } while (size < gather);
-      return joinBytes(parts, size);
+      const { done, value } = await reader.read();
+      return done ? null : value;
     },
     cancel: (reason) => reader.cancel(reason),
   };
@@ -188,14 +141,10 @@ function chunkSource(
 
 /**
  * Reads into a buffer of `fresh()` until it is full or the body ends: the network buffers
- * are copied once, into the chunk every reader of the blob shares.
+ * are copied once, into the chunk every reader of the blob shares, and every reader pays
+ * per chunk, not per network read.
  */
-function byobSource(
-  reader: ReadableStreamBYOBReader,
-  fresh: () => Uint8Array,
-  timed: TimedRead,
-  count: ByteCounter,
-): ChunkSource {
+function gathering(reader: ReadableStreamBYOBReader, fresh: () => Uint8Array): ChunkSource {
   let ended = false;
   return {
     async next() {
@@ -204,14 +153,13 @@ function byobSource(
       const size = chunk.byteLength;
       let filled = 0;
       while (filled < size) {
-        const result = await timed(() => reader.read(chunk.subarray(filled)));
+        const result = await reader.read(chunk.subarray(filled));
         // Every read takes the buffer over and hands it back (at the end too, empty).
         if (result.value) chunk = ioView(result.value.buffer);
         if (result.done) {
           ended = true;
           break;
         }
-        count(result.value.byteLength);
         filled += result.value.byteLength;
       }
       return filled > 0 ? chunk.subarray(0, filled) : null;
